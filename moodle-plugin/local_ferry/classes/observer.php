@@ -1,0 +1,328 @@
+<?php
+// This file is part of Moodle - https://moodle.org/
+//
+// Moodle is free software: you can redistribute it and/or modify
+// it under the terms of the GNU General Public License as published by
+// the Free Software Foundation, either version 3 of the License, or
+// (at your option) any later version.
+//
+// Moodle is distributed in the hope that it will be useful,
+// but WITHOUT ANY WARRANTY; without even the implied warranty of
+// MERCHANTABILITY or FITNESS FOR A PARTICULAR PURPOSE.  See the
+// GNU General Public License for more details.
+//
+// You should have received a copy of the GNU General Public License
+// along with Moodle.  If not, see <https://www.gnu.org/licenses/>.
+
+namespace local_ferry;
+
+/**
+ * Catch-all event observer: filters cheaply and writes one outbox row per kept event.
+ *
+ * It never talks to the network, so a slow or stopped ferry can never slow a page down;
+ * delivery is the job of {@see sender}, run by the tasks.
+ *
+ * @package    local_ferry
+ * @copyright  2025 ferry contributors
+ * @license    https://www.gnu.org/copyleft/gpl.html GNU GPL v3 or later
+ */
+class observer {
+    /** Outbox table. */
+    public const TABLE = 'local_ferry_outbox';
+
+    /** Events that are also sent one by one to ferry's per-type endpoints (event name => type). */
+    public const TYPED_EVENTS = [
+        '\core\event\user_created' => 'user_created',
+        '\core\event\user_updated' => 'user_updated',
+        '\core\event\user_enrolment_created' => 'user_enrolled',
+        '\core\event\user_graded' => 'grade_updated',
+    ];
+
+    /** Outcome events: sent in "learning" mode although their edulevel is not "participating". */
+    public const OUTCOME_EVENTS = [
+        '\core\event\user_graded',
+        '\core\event\course_module_completion_updated',
+    ];
+
+    /** Role changes: ferry learns who is staff from them, so they are sent in "learning" mode and never skipped. */
+    public const ROLE_EVENTS = [
+        '\core\event\role_assigned',
+        '\core\event\role_unassigned',
+    ];
+
+    /** Capability that marks a user as staff in a course. */
+    public const STAFF_CAPABILITY = 'moodle/course:manageactivities';
+
+    /** @var \stdClass|null plugin config, read once per request */
+    protected static $config = null;
+
+    /** @var array staff flags per "userid:courseid", cached for the request */
+    protected static $staffcache = [];
+
+    /** @var bool whether the adhoc send task was queued during this request */
+    protected static $queued = false;
+
+    /**
+     * Observer callback for every event ('*').
+     *
+     * @param \core\event\base $event
+     * @return void
+     */
+    public static function handle(\core\event\base $event): void {
+        global $DB;
+
+        $config = self::config();
+        // Without a ferry URL there is nowhere to deliver to; recording would only grow the table.
+        if (empty($config->url)) {
+            return;
+        }
+
+        $data = $event->get_data();
+        if (!self::wanted($data, (string)($config->events ?? 'learning'))) {
+            return;
+        }
+        $skipstaff = !isset($config->skipstaff) || !empty($config->skipstaff);
+        if ($skipstaff && self::is_staff_event($data)) {
+            return;
+        }
+
+        $payload = self::build_payload($event, $data);
+
+        $DB->insert_record(self::TABLE, (object)[
+            'eventname' => substr((string)$data['eventname'], 0, 255),
+            'userid' => (int)($data['userid'] ?? 0),
+            'relateduserid' => (int)($data['relateduserid'] ?? 0),
+            'payload' => json_encode($payload, JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE
+                | JSON_INVALID_UTF8_SUBSTITUTE | JSON_PRESERVE_ZERO_FRACTION),
+            'timecreated' => time(),
+            'attempts' => 0,
+            'nextattempt' => 0,
+            'lasterror' => null,
+            'parked' => 0,
+        ]);
+
+        // One queue call per request is enough; checkforexisting avoids piling up identical tasks.
+        if (!self::$queued) {
+            \core\task\manager::queue_adhoc_task(new task\send_outbox(), true);
+            self::$queued = true;
+        }
+    }
+
+    /**
+     * Whether the event matches the configured selection.
+     *
+     * @param array $data event data
+     * @param string $mode learning, userevents or all
+     * @return bool
+     */
+    public static function wanted(array $data, string $mode): bool {
+        // Anonymous events (e.g. anonymous feedback) must not leave Moodle tied to a user.
+        if (!empty($data['anonymous'])) {
+            return false;
+        }
+        $eventname = (string)($data['eventname'] ?? '');
+        if (isset(self::TYPED_EVENTS[$eventname])) {
+            return true;
+        }
+        if ($mode === 'all') {
+            return true;
+        }
+        if ($mode === 'userevents') {
+            return false;
+        }
+        return (int)($data['edulevel'] ?? 0) === \core\event\base::LEVEL_PARTICIPATING
+            || in_array($eventname, self::OUTCOME_EVENTS, true)
+            || in_array($eventname, self::ROLE_EVENTS, true);
+    }
+
+    /**
+     * Whether the event is a staff member's own activity, which must not train learner models.
+     *
+     * @param array $data event data
+     * @return bool
+     */
+    public static function is_staff_event(array $data): bool {
+        $eventname = (string)($data['eventname'] ?? '');
+        // Account, enrolment and role events are done by admins by nature; ferry needs them all.
+        if (isset(self::TYPED_EVENTS[$eventname]) || in_array($eventname, self::ROLE_EVENTS, true)) {
+            return false;
+        }
+        // For outcomes the learner is the related user (a teacher grades a student).
+        $userid = (int)($data['userid'] ?? 0);
+        if (in_array($eventname, self::OUTCOME_EVENTS, true) && !empty($data['relateduserid'])) {
+            $userid = (int)$data['relateduserid'];
+        }
+        if ($userid <= 0) {
+            return false;
+        }
+        return self::is_staff($userid, (int)($data['courseid'] ?? 0));
+    }
+
+    /**
+     * Site admin, or can manage activities in the course.
+     *
+     * @param int $userid
+     * @param int $courseid 0 or the site course for events above course level
+     * @return bool
+     */
+    protected static function is_staff(int $userid, int $courseid): bool {
+        $key = $userid . ':' . $courseid;
+        if (!isset(self::$staffcache[$key])) {
+            $staff = is_siteadmin($userid);
+            if (!$staff && $courseid > 0) {
+                $context = \context_course::instance($courseid, IGNORE_MISSING);
+                $staff = $context && has_capability(self::STAFF_CAPABILITY, $context, $userid);
+            }
+            self::$staffcache[$key] = $staff;
+        }
+        return self::$staffcache[$key];
+    }
+
+    /**
+     * Event data plus enrichment from Moodle's caches, without the IP address.
+     *
+     * @param \core\event\base $event
+     * @param array $data event data
+     * @return array
+     */
+    public static function build_payload(\core\event\base $event, array $data): array {
+        global $PAGE, $USER;
+
+        $payload = $data;
+        // The logstore's extra fields, minus the IP: ferry has no use for it and it is personal data.
+        $payload['origin'] = isset($PAGE) ? $PAGE->requestorigin : null;
+        $payload['realuserid'] = \core\session\manager::is_loggedinas() ? (int)$USER->realuser : null;
+        unset($payload['ip']);
+
+        $courseid = (int)($data['courseid'] ?? 0);
+        if ((int)($data['contextlevel'] ?? 0) === CONTEXT_MODULE && $courseid > 0) {
+            self::add_cm($payload, self::get_cm($courseid, (int)$data['contextinstanceid']));
+        }
+
+        if ($event instanceof \core\event\user_graded) {
+            self::add_grade($payload, $event, $courseid);
+        }
+
+        if ($data['eventname'] === '\core\event\course_module_completion_updated') {
+            $state = $data['other']['completionstate'] ?? null;
+            if ($state === null) {
+                // Core attaches the completion record as a snapshot, so this normally costs no query.
+                try {
+                    $state = $event->get_record_snapshot('course_modules_completion', $data['objectid'])->completionstate;
+                } catch (\Throwable $e) {
+                    $state = null;
+                }
+            }
+            $payload['completionstate'] = $state === null ? null : (int)$state;
+        }
+
+        return $payload;
+    }
+
+    /**
+     * Adds finalgrade, grademax and the grade item (and its activity) of a user_graded event.
+     *
+     * @param array $payload
+     * @param \core\event\user_graded $event
+     * @param int $courseid
+     * @return void
+     */
+    protected static function add_grade(array &$payload, \core\event\user_graded $event, int $courseid): void {
+        // The event carries the grade_grade object with its grade_item loaded: no extra queries.
+        $grade = $event->get_grade();
+        $item = $grade->grade_item ?? null;
+        $payload['gradeitem'] = (int)$grade->itemid;
+        $payload['finalgrade'] = $grade->finalgrade === null ? null : (float)$grade->finalgrade;
+        $payload['grademax'] = ($item && $item->grademax !== null) ? (float)$item->grademax : null;
+
+        $cm = null;
+        if ($item && $item->itemtype === 'mod' && $courseid > 0) {
+            $cm = self::get_cm_by_instance($courseid, (string)$item->itemmodule, (int)$item->iteminstance);
+            if ($cm) {
+                $payload['cmid'] = (int)$cm->id;
+                self::add_cm($payload, $cm);
+            }
+        }
+
+        // Only for the per-type grade_updated call; the sender strips this key from batch logs.
+        $payload['_ferry'] = [
+            'itemname' => $item->itemname ?? ($cm ? $cm->name : null),
+            'feedback' => $grade->feedback ?? null,
+            'grader' => isset($grade->usermodified) ? (int)$grade->usermodified : (int)$payload['userid'],
+            'timemodified' => isset($grade->timemodified) ? (int)$grade->timemodified : (int)$payload['timecreated'],
+        ];
+    }
+
+    /**
+     * Adds sectionid, modname and cmname of a course module.
+     *
+     * @param array $payload
+     * @param \cm_info|null $cm
+     * @return void
+     */
+    protected static function add_cm(array &$payload, $cm): void {
+        if (!$cm) {
+            return;
+        }
+        $payload['sectionid'] = (int)$cm->section;
+        $payload['modname'] = (string)$cm->modname;
+        $payload['cmname'] = (string)$cm->name;
+    }
+
+    /**
+     * Course module from the course's cached modinfo.
+     *
+     * @param int $courseid
+     * @param int $cmid
+     * @return \cm_info|null
+     */
+    protected static function get_cm(int $courseid, int $cmid) {
+        try {
+            $cms = get_fast_modinfo($courseid)->get_cms();
+            return $cms[$cmid] ?? null;
+        } catch (\Throwable $e) {
+            // A deleted course or module must not stop the event from being recorded.
+            return null;
+        }
+    }
+
+    /**
+     * Course module of an activity instance from the course's cached modinfo.
+     *
+     * @param int $courseid
+     * @param string $modname
+     * @param int $instance
+     * @return \cm_info|null
+     */
+    protected static function get_cm_by_instance(int $courseid, string $modname, int $instance) {
+        try {
+            $instances = get_fast_modinfo($courseid)->get_instances_of($modname);
+            return $instances[$instance] ?? null;
+        } catch (\Throwable $e) {
+            return null;
+        }
+    }
+
+    /**
+     * Plugin config, read once per request.
+     *
+     * @return \stdClass
+     */
+    protected static function config(): \stdClass {
+        if (self::$config === null) {
+            self::$config = (object)get_config('local_ferry');
+        }
+        return self::$config;
+    }
+
+    /**
+     * Forgets request caches (settings changed, or a new test).
+     *
+     * @return void
+     */
+    public static function reset_caches(): void {
+        self::$config = null;
+        self::$staffcache = [];
+        self::$queued = false;
+    }
+}

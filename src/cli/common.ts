@@ -1,0 +1,29 @@
+import { ConfigError } from "../config/load";
+import { StartError } from "../daemon";
+import { StoreOpenError } from "../store/db";
+import { EXIT } from "./exit-codes";
+
+export class UsageError extends Error {}
+
+/** One clear line on stderr and the matching exit code; no stack traces for expected failures. */
+export function fail(err: unknown): never {
+  if (err instanceof ConfigError) {
+    console.error(`ferry: ${err.message.split("; ")[0]}`);
+    for (const p of err.problems.slice(1)) console.error(`  also: ${p}`);
+    process.exit(EXIT.config);
+  }
+  if (err instanceof UsageError) {
+    console.error(`ferry: ${err.message} (see ferry --help)`);
+    process.exit(EXIT.usage);
+  }
+  if (err instanceof StoreOpenError) {
+    console.error(`ferry: ${err.message}`);
+    process.exit(EXIT.cantCreate);
+  }
+  if (err instanceof StartError) {
+    console.error(`ferry: ${err.message}`);
+    process.exit(EXIT.unavailable);
+  }
+  console.error(`ferry: ${(err as Error)?.message ?? String(err)}`);
+  process.exit(EXIT.failure);
+}

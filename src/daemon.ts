@@ -1,0 +1,203 @@
+import type { Server } from "bun";
+import type { Logger } from "pino";
+import pino from "pino";
+import { buildApp } from "./app";
+import { loadConfig } from "./config/load";
+import type { Config } from "./config/schema";
+import type { AppContext, FeatureModule } from "./context";
+import { EventBus } from "./events/bus";
+import { Metrics } from "./http/metrics";
+import { createLogger } from "./log/logger";
+import { HealthService } from "./modules/health/service";
+import { featureModules } from "./modules";
+import { deleteFinishedJobs, Queue, systemClock, type Clock } from "./queue";
+import { Scheduler } from "./scheduler";
+import { openStore, type Store } from "./store/db";
+import { VERSION } from "./version";
+
+export interface DaemonOptions {
+  configPath: string;
+  env?: Record<string, string | undefined>;
+  clock?: Clock;
+  /** Where logs go (tests pass a stream); default stdout. */
+  logDestination?: pino.DestinationStream;
+  /** Install SIGHUP/SIGTERM/SIGINT handlers (the CLI does; in-process tests don't). */
+  signals?: boolean;
+  /** Override config values after loading (tests: port 0). */
+  override?: (config: Config) => Config;
+}
+
+export class StartError extends Error {}
+
+/** One running ferry: config, store, queue, scheduler, feature modules and the HTTP server. */
+export class Daemon {
+  server: Server<unknown> | null = null;
+  private stopping: Promise<void> | null = null;
+  private shutdownTasks: Array<() => unknown> = [];
+  private reloadListeners: Array<(next: Config, prev: Config) => void> = [];
+
+  private constructor(
+    private options: DaemonOptions,
+    private current: Config,
+    readonly log: Logger,
+    readonly store: Store,
+    readonly ctx: AppContext,
+    readonly health: HealthService,
+    readonly modules: FeatureModule[],
+  ) {}
+
+  get port(): number {
+    return this.server?.port ?? 0;
+  }
+
+  get url(): string {
+    return `http://${this.current.server.host}:${this.port}`;
+  }
+
+  config(): Config {
+    return this.current;
+  }
+
+  static async start(options: DaemonOptions): Promise<Daemon> {
+    let config = loadConfig(options.configPath, options.env ?? process.env);
+    if (options.override) config = options.override(config);
+    const log = createLogger(config.log.level, options.logDestination);
+    const store = openStore({ path: config.storage.path, durability: config.storage.durability, busyTimeoutMs: config.storage.busy_timeout });
+    const clock = options.clock ?? systemClock;
+    const queue = new Queue(store, { log: log.child({ component: "queue" }), clock, leaseMs: config.queue.lease });
+    const scheduler = new Scheduler(log.child({ component: "scheduler" }));
+    const metrics = new Metrics();
+    const bus = new EventBus(store, log.child({ component: "bus" }));
+
+    let daemon!: Daemon;
+    const early = { config };
+    const ctx: AppContext = {
+      version: VERSION,
+      startedAt: Date.now(),
+      // Before the Daemon object exists (module construction) the loaded config is current.
+      config: () => (daemon ? daemon.current : early.config),
+      store,
+      queue,
+      scheduler,
+      bus,
+      metrics,
+      log,
+      clock,
+      addHealth: (name, section) => health.add(name, section),
+      onReload: (l) => daemon.reloadListeners.push(l),
+      onShutdown: (t) => daemon.shutdownTasks.push(t),
+    };
+    const health = new HealthService(ctx);
+    metrics.addCollector(() => health.queueMetrics());
+    registerCoreMaintenance(ctx);
+    const modules = featureModules.map((f) => f(ctx));
+    daemon = new Daemon(options, config, log, store, ctx, health, modules);
+
+    const app = buildApp(ctx, health, modules);
+    try {
+      app.listen({
+        hostname: config.server.host,
+        port: config.server.port,
+        // Bun's own limit is only a backstop for bodies without Content-Length; ours answers 413 in the envelope.
+        maxRequestBodySize: config.server.body_limit * 2 + 65536,
+      });
+    } catch (err) {
+      store.close();
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "EADDRINUSE") throw new StartError(`port ${config.server.port} on ${config.server.host} is already in use (server.port)`);
+      if (code === "EACCES") throw new StartError(`not allowed to listen on ${config.server.host}:${config.server.port} (server.port below 1024 needs privileges)`);
+      throw new StartError(`cannot listen on ${config.server.host}:${config.server.port}: ${(err as Error).message}`);
+    }
+    daemon.server = app.server;
+    for (const m of modules) m.start?.();
+    queue.start();
+    scheduler.start();
+    if (options.signals) daemon.installSignals();
+    log.info({ version: VERSION, url: daemon.url, db: config.storage.path, durability: config.storage.durability }, "ferry started");
+    return daemon;
+  }
+
+  /** Re-reads the config file; an invalid file keeps the running config and logs why. */
+  reload(): boolean {
+    let next: Config;
+    try {
+      next = loadConfig(this.options.configPath, this.options.env ?? process.env);
+      if (this.options.override) next = this.options.override(next);
+    } catch (err) {
+      this.log.error({ error: (err as Error).message }, "config reload failed; keeping the running config");
+      return false;
+    }
+    const prev = this.current;
+    this.current = next;
+    this.log.level = next.log.level;
+    for (const l of this.reloadListeners) {
+      try {
+        l(next, prev);
+      } catch (err) {
+        this.log.error({ err }, "a reload listener failed");
+      }
+    }
+    const restartOnly = (["host", "port", "body_limit"] as const).filter((k) => next.server[k] !== prev.server[k]);
+    if (next.storage.path !== prev.storage.path) restartOnly.push("storage.path" as never);
+    if (restartOnly.length) this.log.warn({ keys: restartOnly }, "some changed settings take effect only after a restart");
+    this.log.info("config reloaded");
+    return true;
+  }
+
+  /** Graceful stop: no new requests or claims, in-flight jobs get the deadline, then shutdown tasks and close. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      this.log.info("ferry stopping");
+      this.server?.stop(false);
+      this.ctx.scheduler.stop();
+      await this.ctx.queue.stop(this.current.server.shutdown_timeout);
+      for (const t of this.shutdownTasks) {
+        try {
+          await t();
+        } catch (err) {
+          this.log.error({ err }, "a shutdown task failed");
+        }
+      }
+      this.store.close();
+      this.log.info("ferry stopped");
+      this.log.flush?.();
+    })();
+    return this.stopping;
+  }
+
+  private installSignals(): void {
+    process.on("SIGHUP", () => this.reload());
+    const exit = (signal: string) => {
+      this.log.info({ signal }, "shutdown requested");
+      void this.stop().then(() => process.exit(0));
+    };
+    process.on("SIGTERM", () => exit("SIGTERM"));
+    process.on("SIGINT", () => exit("SIGINT"));
+  }
+}
+
+/** The queue's and store's own maintenance services. */
+function registerCoreMaintenance(ctx: AppContext): void {
+  const cfg = ctx.config();
+  ctx.scheduler.add({
+    name: "queue.rescuer",
+    pattern: cfg.queue.maintenance_cron,
+    run: () => {
+      ctx.queue.recover();
+      ctx.queue.wakeAll();
+    },
+  });
+  ctx.scheduler.add({
+    name: "queue.cleaner",
+    pattern: cfg.queue.retention_cron,
+    run: async () => {
+      const before = ctx.clock.now() - ctx.config().queue.retention;
+      // Small batches, each its own commit, so request writes never wait long.
+      for (let i = 0; i < 1000; i++) {
+        const n = await ctx.store.write((db) => deleteFinishedJobs(db, before, 500));
+        if (n < 500) break;
+      }
+    },
+  });
+  ctx.scheduler.add({ name: "store.checkpoint", pattern: cfg.storage.checkpoint_cron, run: () => ctx.store.checkpoint() });
+}

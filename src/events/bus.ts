@@ -1,0 +1,106 @@
+import type { Logger } from "pino";
+import type { Store } from "../store/db";
+import type { Db } from "../store/sqlite";
+
+export interface EventContext {
+  tenantId?: string | null;
+  organisationId?: string | null;
+  userId?: string | null;
+}
+
+/** The event envelope (spec/outgoing-webhooks.md), exact keys. */
+export interface EventEnvelope<D = unknown> {
+  name: string;
+  context: EventContext;
+  data: D;
+  timestamp: string;
+  id: string;
+}
+
+export interface PublishInput<D = unknown> {
+  name: string;
+  context?: EventContext;
+  data: D;
+  id?: string;
+  timestamp?: string;
+}
+
+export type EventHook = (event: EventEnvelope) => unknown;
+/** Stores an event (and its deliveries) inside the publisher's transaction; returns false if the id was seen before. */
+export type EventPersister = (db: Db, event: EventEnvelope) => boolean;
+
+/**
+ * The event bus. `publish` runs inside the publisher's write transaction, so an event is stored
+ * exactly when the data it describes is. In-process hooks run after the commit, by priority
+ * (lower first); one failing hook is logged and never blocks the others. External fan-out is a
+ * persister the webhooks module installs.
+ */
+export class EventBus {
+  private hooks: Array<{ pattern: string; priority: number; fn: EventHook; name: string }> = [];
+  private persisters: EventPersister[] = [];
+  private afterCommit: EventEnvelope[] = [];
+
+  constructor(
+    private store: Store,
+    private log: Logger,
+  ) {
+    store.onCommit(() => {
+      if (this.afterCommit.length === 0) return;
+      const events = this.afterCommit;
+      this.afterCommit = [];
+      for (const e of events) void this.runHooks(e);
+    });
+  }
+
+  /** `pattern` is an event name or a `*` wildcard pattern ("attempt.*", "*"). */
+  hook(name: string, pattern: string, fn: EventHook, priority = 100): void {
+    this.hooks.push({ name, pattern, fn, priority });
+    this.hooks.sort((a, b) => a.priority - b.priority);
+  }
+
+  addPersister(persister: EventPersister): void {
+    this.persisters.push(persister);
+  }
+
+  /** Publishes inside the caller's transaction. Returns the envelope, or null when the id was already published. */
+  publish<D>(db: Db, input: PublishInput<D>): EventEnvelope<D> | null {
+    const event: EventEnvelope<D> = {
+      name: input.name,
+      context: {
+        tenantId: input.context?.tenantId ?? null,
+        organisationId: input.context?.organisationId ?? null,
+        userId: input.context?.userId ?? null,
+      },
+      data: input.data,
+      timestamp: input.timestamp ?? new Date().toISOString(),
+      id: input.id ?? `evt_${Bun.randomUUIDv7()}`,
+    };
+    for (const p of this.persisters) if (!p(db, event)) return null;
+    this.afterCommit.push(event);
+    return event;
+  }
+
+  private async runHooks(event: EventEnvelope): Promise<void> {
+    for (const h of this.hooks) {
+      if (!matchesPattern(h.pattern, event.name)) continue;
+      try {
+        await h.fn(event);
+      } catch (err) {
+        this.log.error({ err, hook: h.name, event: event.name, id: event.id }, "event hook failed");
+      }
+    }
+  }
+}
+
+const patternCache = new Map<string, RegExp>();
+
+/** `*` matches any run of characters, so "attempt.*" matches "attempt.submitted" and "*" matches all. */
+export function matchesPattern(pattern: string, name: string): boolean {
+  if (pattern === "*" || pattern === name) return true;
+  let re = patternCache.get(pattern);
+  if (!re) {
+    re = new RegExp("^" + pattern.split("*").map((p) => p.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*") + "$");
+    patternCache.set(pattern, re);
+  }
+  return re.test(name);
+}

@@ -1,0 +1,39 @@
+import { createHash, timingSafeEqual } from "node:crypto";
+import { HttpError } from "./errors";
+
+// Both sides are hashed first so the comparison takes the same time whatever the lengths.
+function digest(value: string): Buffer {
+  return createHash("sha256").update(value).digest();
+}
+
+export function safeEqual(a: string, b: string): boolean {
+  return timingSafeEqual(digest(a), digest(b));
+}
+
+/** True when `presented` equals one of `accepted` (every candidate is compared, in constant time each). */
+export function tokenMatches(presented: string | null | undefined, accepted: readonly string[]): boolean {
+  if (!presented) return false;
+  let ok = false;
+  for (const t of accepted) if (safeEqual(presented, t)) ok = true;
+  return ok;
+}
+
+export function bearerToken(headers: Headers): string | null {
+  const auth = headers.get("authorization");
+  if (!auth) return null;
+  const m = /^Bearer\s+(.+)$/i.exec(auth.trim());
+  return m ? m[1]!.trim() : null;
+}
+
+/** Throws 401 unless the request carries one of the tokens (Authorization: Bearer, or one of `extraHeaders`). */
+export function requireToken(headers: Headers, accepted: readonly string[], extraHeaders: string[] = []): void {
+  const presented = bearerToken(headers) ?? extraHeaders.map((h) => headers.get(h)).find((v) => v) ?? null;
+  if (!presented) {
+    throw new HttpError(401, "unauthorized", `missing credentials: send Authorization: Bearer <token>${extraHeaders.length ? ` or ${extraHeaders.join(" / ")}` : ""}`, null, {
+      "www-authenticate": "Bearer",
+    });
+  }
+  if (!tokenMatches(presented, accepted)) {
+    throw new HttpError(401, "unauthorized", "invalid token", null, { "www-authenticate": 'Bearer error="invalid_token"' });
+  }
+}

@@ -1,0 +1,92 @@
+import { Elysia } from "elysia";
+import type { Logger } from "pino";
+import { errorResponse, HttpError } from "./errors";
+import type { Metrics } from "./metrics";
+
+// The raw bytes of each JSON body, for signature checks (HMAC over exactly what was sent).
+const rawBodies = new WeakMap<Request, string>();
+
+export function rawBody(request: Request): string {
+  return rawBodies.get(request) ?? "";
+}
+
+const starts = new WeakMap<Request, number>();
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+function isJson(contentType: string | null | undefined): boolean {
+  if (!contentType) return false;
+  const type = contentType.split(";")[0]!.trim().toLowerCase();
+  return type === "application/json" || type.endsWith("+json");
+}
+
+export interface HttpPluginOptions {
+  bodyLimit: () => number;
+  log: Logger;
+  metrics: Metrics;
+}
+
+/**
+ * Cross-cutting HTTP behaviour, applied globally: request id, body limit (413), JSON-only bodies
+ * (415), raw-body capture, the error envelope, and request metrics.
+ */
+export function httpPlugin(opts: HttpPluginOptions) {
+  return new Elysia({ name: "ferry-http" })
+    .onRequest(({ request, set }) => {
+      starts.set(request, performance.now());
+      const incoming = request.headers.get("x-request-id");
+      set.headers["x-request-id"] = incoming && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
+      const length = request.headers.get("content-length");
+      if (length !== null && Number(length) > opts.bodyLimit()) {
+        return errorResponse(413, "payload_too_large", `request body is ${length} bytes; the limit is ${opts.bodyLimit()} bytes`, {
+          limit: opts.bodyLimit(),
+        });
+      }
+    })
+    .onParse({ as: "global" }, async ({ request, contentType }) => {
+      const text = await request.text();
+      if (text.length > opts.bodyLimit()) {
+        throw new HttpError(413, "payload_too_large", `request body exceeds the limit of ${opts.bodyLimit()} bytes`, { limit: opts.bodyLimit() });
+      }
+      if (text.length === 0) return null;
+      if (!isJson(contentType)) {
+        throw new HttpError(415, "unsupported_media_type", `expected Content-Type: application/json, got ${contentType || "none"}`);
+      }
+      rawBodies.set(request, text);
+      try {
+        return JSON.parse(text);
+      } catch (err) {
+        throw new HttpError(400, "invalid_json", `request body is not valid JSON: ${(err as Error).message}`);
+      }
+    })
+    .onError({ as: "global" }, ({ code, error: thrown, request, set }) => {
+      const response = toErrorResponse(code, thrown, request, opts.log);
+      set.status = response.status; // so request metrics see the real status
+      return response;
+    })
+    .onAfterResponse({ as: "global" }, (ctx) => {
+      const start = starts.get(ctx.request);
+      const route = (ctx as { route?: string }).route || "unmatched";
+      const status = typeof ctx.set.status === "number" ? ctx.set.status : 200;
+      opts.metrics.observeRequest(ctx.request.method, route, status, start === undefined ? 0 : (performance.now() - start) / 1000);
+    });
+}
+
+function toErrorResponse(code: unknown, thrown: unknown, request: Request, log: Logger): Response {
+  // Elysia wraps what a parser throws in a ParseError; our own errors travel as its cause.
+  const error = (thrown as Error)?.cause instanceof HttpError ? (thrown as Error).cause : thrown;
+  if (error instanceof HttpError) return errorResponse(error.status, error.code, error.message, error.details, error.headers);
+  switch (code) {
+    case "NOT_FOUND":
+      return errorResponse(404, "not_found", `no route for ${request.method} ${new URL(request.url).pathname}`);
+    case "PARSE":
+      return errorResponse(400, "invalid_body", "request body could not be parsed");
+    case "VALIDATION":
+      return errorResponse(422, "validation_failed", (error as Error).message);
+  }
+  const status = (error as { status?: number }).status;
+  if (typeof status === "number" && status >= 400 && status < 500) {
+    return errorResponse(status, "bad_request", (error as Error).message ?? "bad request");
+  }
+  log.error({ err: error, method: request.method, url: new URL(request.url).pathname }, "unhandled error");
+  return errorResponse(500, "internal_error", "internal error; see the server log");
+}

@@ -1,0 +1,92 @@
+import type { AppContext, HealthSection } from "../../context";
+import { family } from "../../http/metrics";
+import { queueDepth } from "../../queue";
+
+export interface HealthReport {
+  status: "ok" | "degraded" | "unavailable";
+  version: string;
+  uptime_seconds: number;
+  started_at: string;
+  database: { ok: boolean; error?: string; schema_version?: number; last_commit_at: string | null };
+  queue: { depth: Record<string, Record<string, number>>; running: number; outcomes: Record<string, unknown> };
+  scheduler: ReturnType<AppContext["scheduler"]["status"]>;
+  [section: string]: unknown;
+}
+
+export class HealthService {
+  private sections = new Map<string, HealthSection>();
+
+  constructor(private ctx: AppContext) {}
+
+  add(name: string, section: HealthSection): void {
+    this.sections.set(name, section);
+  }
+
+  /** 503 when the database cannot be used; "degraded" when a feature or maintenance service reports a problem. */
+  report(): { httpStatus: number; body: HealthReport } {
+    const { store, queue, scheduler } = this.ctx;
+    const db = store.check();
+    let depth: Record<string, Record<string, number>> = {};
+    if (db.ok) {
+      try {
+        depth = queueDepth(store.db);
+      } catch (err) {
+        db.ok = false;
+        db.error = (err as Error).message;
+      }
+    }
+    const jobs = scheduler.status();
+    const body: HealthReport = {
+      status: "ok",
+      version: this.ctx.version,
+      uptime_seconds: Math.round((Date.now() - this.ctx.startedAt) / 1000),
+      started_at: new Date(this.ctx.startedAt).toISOString(),
+      database: {
+        ok: db.ok,
+        ...(db.error ? { error: db.error } : {}),
+        ...(db.ok ? { schema_version: store.schemaVersion } : {}),
+        last_commit_at: store.lastCommitAt ? new Date(store.lastCommitAt).toISOString() : null,
+      },
+      queue: { depth, running: queue.runningCount(), outcomes: queue.outcomes() },
+      scheduler: jobs,
+    };
+    let degraded = jobs.some((j) => !j.ok);
+    for (const [name, section] of this.sections) {
+      try {
+        const value = section();
+        body[name] = value;
+        if (value.ok === false) degraded = true;
+      } catch (err) {
+        body[name] = { ok: false, error: (err as Error).message };
+        degraded = true;
+      }
+    }
+    if (!db.ok) body.status = "unavailable";
+    else if (degraded) body.status = "degraded";
+    return { httpStatus: db.ok ? 200 : 503, body };
+  }
+
+  /** Prometheus families for the queue (scraped with the HTTP ones). */
+  queueMetrics(): string {
+    let depth: Record<string, Record<string, number>> = {};
+    try {
+      depth = queueDepth(this.ctx.store.db);
+    } catch {
+      // The health endpoint reports the database problem; metrics just omit the family.
+    }
+    const depthRows: Array<[Record<string, string>, number]> = [];
+    for (const [kind, byStatus] of Object.entries(depth)) {
+      for (const [status, n] of Object.entries(byStatus)) depthRows.push([{ kind, status }, n]);
+    }
+    const outcomeRows: Array<[Record<string, string>, number]> = [];
+    for (const [kind, o] of Object.entries(this.ctx.queue.outcomes())) {
+      for (const [outcome, n] of Object.entries(o)) outcomeRows.push([{ kind, outcome }, n]);
+    }
+    return [
+      family("ferry_queue_jobs", "gauge", "Jobs in the durable queue by kind and status.", depthRows),
+      family("ferry_job_outcomes_total", "counter", "Job attempts finished by this process, by kind and outcome.", outcomeRows),
+      family("ferry_store_commits_total", "counter", "Group commits since start.", [[{}, this.ctx.store.commits]]),
+      family("ferry_uptime_seconds", "gauge", "Seconds since ferry started.", [[{}, Math.round((Date.now() - this.ctx.startedAt) / 1000)]]),
+    ].join("\n");
+  }
+}

@@ -1,0 +1,300 @@
+import type { Logger } from "pino";
+import type { Store } from "../store/db";
+import type { Db } from "../store/sqlite";
+import { backoffDelay } from "./backoff";
+import { claimJobs, nextDueAt } from "./claim";
+import { completeJob } from "./complete";
+import { enqueueJob } from "./enqueue";
+import { failJob } from "./fail";
+import { heartbeatJob } from "./heartbeat";
+import { recoverExpiredLeases } from "./recover";
+import { releaseJob } from "./release";
+import { replayJob } from "./replay";
+import { PermanentFailure, RetryLater, systemClock, type Backoff, type Clock, type JobRow, type NewJob } from "./types";
+
+export interface Job<P = unknown> {
+  id: number;
+  kind: string;
+  payload: P;
+  /** 1 on the first run. */
+  attempt: number;
+  maxAttempts: number;
+  /** True when a failure of this run will not be retried. */
+  lastAttempt: boolean;
+  createdAt: number;
+  lastError: string | null;
+}
+
+export interface JobContext {
+  /** Aborted when ferry shuts down past its deadline or the lease is lost. */
+  signal: AbortSignal;
+  /** Writes that must commit atomically with the job's completion (skipped if the lease was lost). */
+  onComplete(write: (db: Db) => void): void;
+}
+
+export interface KindOptions<P = unknown> {
+  handler: (job: Job<P>, ctx: JobContext) => unknown;
+  /** Jobs of this kind running at once. */
+  concurrency?: number;
+  /** Default attempts per job (a job may override at enqueue). */
+  maxAttempts?: number;
+  backoff?: Backoff;
+  leaseMs?: number;
+  /** Runs in the transaction that records a failed attempt; `final` when the job goes dead. */
+  onFail?: (db: Db, job: Job<P>, error: Error, final: boolean) => void;
+}
+
+interface Kind {
+  name: string;
+  options: Required<Pick<KindOptions, "concurrency" | "maxAttempts" | "backoff" | "leaseMs">> & KindOptions;
+  running: Map<number, { token: string; abort: AbortController; done: Promise<void> }>;
+  claiming: boolean;
+  timer: ReturnType<typeof setTimeout> | null;
+  outcomes: { done: number; retry: number; dead: number; lost: number };
+}
+
+const DEFAULT_BACKOFF: Backoff = { type: "exponential", baseMs: 1000, maxMs: 3_600_000, jitter: 0.2 };
+// A due job further away than this is found by the maintenance tick instead of a long timer.
+const MAX_TIMER_MS = 60_000;
+
+/**
+ * The durable lease queue's workers. Kinds are registered with a handler; `enqueue` runs inside
+ * a caller's transaction and wakes that kind's workers after the commit; claims, completions and
+ * failures go through the store's group commit.
+ */
+export class Queue {
+  private kinds = new Map<string, Kind>();
+  private toWake = new Set<string>();
+  private started = false;
+  private stopping = false;
+
+  constructor(
+    private store: Store,
+    private options: { log: Logger; clock?: Clock; leaseMs?: number; random?: () => number },
+  ) {
+    store.onCommit(() => {
+      if (this.toWake.size === 0) return;
+      const kinds = [...this.toWake];
+      this.toWake.clear();
+      for (const k of kinds) this.wake(k);
+    });
+  }
+
+  get clock(): Clock {
+    return this.options.clock ?? systemClock;
+  }
+
+  register<P>(kind: string, options: KindOptions<P>): void {
+    if (this.kinds.has(kind)) throw new Error(`job kind ${kind} registered twice`);
+    this.kinds.set(kind, {
+      name: kind,
+      options: {
+        concurrency: 1,
+        maxAttempts: 5,
+        backoff: DEFAULT_BACKOFF,
+        leaseMs: this.options.leaseMs ?? 30_000,
+        ...(options as KindOptions),
+      },
+      running: new Map(),
+      claiming: false,
+      timer: null,
+      outcomes: { done: 0, retry: 0, dead: 0, lost: 0 },
+    });
+  }
+
+  kindNames(): string[] {
+    return [...this.kinds.keys()];
+  }
+
+  /** Inserts a job in the caller's transaction; its workers are woken once that commits. */
+  enqueue(db: Db, job: NewJob): { id: number; created: boolean } {
+    const kind = this.kinds.get(job.kind);
+    const out = enqueueJob(db, job, this.clock.now(), kind?.options.maxAttempts ?? 5);
+    if (out.created) this.toWake.add(job.kind);
+    return out;
+  }
+
+  /** Puts a dead job back in the queue. */
+  replay(db: Db, id: number): boolean {
+    const kind = replayJob(db, id, this.clock.now());
+    if (kind) this.toWake.add(kind);
+    return kind !== null;
+  }
+
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    this.stopping = false;
+    this.recover();
+    for (const k of this.kinds.keys()) this.wake(k);
+  }
+
+  /** Recovers jobs whose lease expired and wakes their kinds. Called at start and by the scheduler. */
+  recover(): number {
+    const kinds = this.store.writeNow((db) => recoverExpiredLeases(db, this.clock.now()));
+    for (const k of new Set(kinds)) this.wake(k);
+    return kinds.length;
+  }
+
+  /** Wakes every kind (the scheduler's tick: retries that became due). */
+  wakeAll(): void {
+    for (const k of this.kinds.keys()) this.wake(k);
+  }
+
+  wake(kindName: string): void {
+    const kind = this.kinds.get(kindName);
+    if (!kind || !this.started || this.stopping) return;
+    void this.pump(kind);
+  }
+
+  outcomes(): Record<string, Kind["outcomes"]> {
+    return Object.fromEntries([...this.kinds.values()].map((k) => [k.name, { ...k.outcomes }]));
+  }
+
+  runningCount(): number {
+    let n = 0;
+    for (const k of this.kinds.values()) n += k.running.size;
+    return n;
+  }
+
+  private async pump(kind: Kind): Promise<void> {
+    if (kind.claiming || this.stopping) return;
+    const free = kind.options.concurrency - kind.running.size;
+    if (free <= 0) return;
+    kind.claiming = true;
+    let rows: JobRow[] = [];
+    let next: number | null = null;
+    try {
+      rows = await this.store.write((db) => {
+        const now = this.clock.now();
+        const claimed = claimJobs(db, kind.name, free, kind.options.leaseMs, now);
+        if (claimed.length < free) next = nextDueAt(db, kind.name);
+        return claimed;
+      });
+    } catch (err) {
+      this.options.log.error({ err, kind: kind.name }, "claiming jobs failed");
+    } finally {
+      kind.claiming = false;
+    }
+    if (this.stopping) {
+      // Claimed while shutting down: give them straight back.
+      this.store.writeNow((db) => rows.forEach((r) => releaseJob(db, r.id, r.lease_token!, this.clock.now())));
+      return;
+    }
+    for (const row of rows) this.run(kind, row);
+    if (rows.length === free) return; // saturated: a finishing job pumps again
+    if (next !== null) this.armTimer(kind, next);
+  }
+
+  private armTimer(kind: Kind, dueAt: number): void {
+    const delay = Math.max(0, dueAt - this.clock.now());
+    if (delay > MAX_TIMER_MS) return;
+    if (kind.timer) clearTimeout(kind.timer);
+    kind.timer = setTimeout(() => {
+      kind.timer = null;
+      void this.pump(kind);
+    }, delay);
+    kind.timer.unref?.();
+  }
+
+  private run(kind: Kind, row: JobRow): void {
+    const token = row.lease_token!;
+    const abort = new AbortController();
+    const job: Job = {
+      id: row.id,
+      kind: row.kind,
+      payload: JSON.parse(row.payload),
+      attempt: row.attempts,
+      maxAttempts: row.max_attempts,
+      lastAttempt: row.attempts >= row.max_attempts,
+      createdAt: row.created_at,
+      lastError: row.last_error,
+    };
+    const onCompleteWrites: Array<(db: Db) => void> = [];
+    const heartbeat = setInterval(() => {
+      void this.store
+        .write((db) => heartbeatJob(db, row.id, token, kind.options.leaseMs, this.clock.now()))
+        .then((held) => {
+          if (!held) abort.abort(new Error("lease lost"));
+        })
+        .catch(() => {});
+    }, Math.max(50, Math.floor(kind.options.leaseMs / 3)));
+    heartbeat.unref?.();
+
+    const done = (async () => {
+      try {
+        const result = await kind.options.handler(job, { signal: abort.signal, onComplete: (w) => onCompleteWrites.push(w) });
+        clearInterval(heartbeat);
+        const held = await this.store.write((db) => {
+          const ok = completeJob(db, row.id, token, result, this.clock.now());
+          if (ok) for (const w of onCompleteWrites) w(db);
+          return ok;
+        });
+        if (held) kind.outcomes.done++;
+        else this.lostLease(kind, row);
+      } catch (raw) {
+        clearInterval(heartbeat);
+        const error = raw instanceof Error ? raw : new Error(String(raw));
+        await this.recordFailure(kind, job, token, error);
+      }
+    })()
+      .catch((err) => this.options.log.error({ err, kind: kind.name, job: row.id }, "recording a job outcome failed"))
+      .finally(() => {
+        kind.running.delete(row.id);
+        if (!this.stopping) void this.pump(kind);
+      });
+    kind.running.set(row.id, { token, abort, done });
+  }
+
+  private async recordFailure(kind: Kind, job: Job, token: string, error: Error): Promise<void> {
+    const now = this.clock.now();
+    let retryAt: number | null = null;
+    if (!(error instanceof PermanentFailure) && job.attempt < job.maxAttempts) {
+      const delay = error instanceof RetryLater ? error.delayMs : backoffDelay(kind.options.backoff, job.attempt, this.options.random);
+      retryAt = now + delay;
+    }
+    const final = retryAt === null;
+    const held = await this.store.write((db) => {
+      const ok = failJob(db, job.id, token, error.message, retryAt, now);
+      if (ok && kind.options.onFail) kind.options.onFail(db, job, error, final);
+      return ok;
+    });
+    if (!held) return this.lostLease(kind, { id: job.id } as JobRow);
+    if (final) kind.outcomes.dead++;
+    else kind.outcomes.retry++;
+    this.options.log[final ? "warn" : "info"](
+      { kind: kind.name, job: job.id, attempt: job.attempt, retryAt, error: error.message },
+      final ? "job failed for good (dead)" : "job failed, will retry",
+    );
+    if (retryAt !== null) this.armTimer(kind, retryAt);
+  }
+
+  private lostLease(kind: Kind, row: Pick<JobRow, "id">): void {
+    kind.outcomes.lost++;
+    this.options.log.warn({ kind: kind.name, job: row.id }, "job lease was lost before its outcome was recorded");
+  }
+
+  /** Stops claiming, waits for running jobs up to the deadline, then releases the rest. */
+  async stop(deadlineMs: number): Promise<void> {
+    this.stopping = true;
+    for (const k of this.kinds.values()) if (k.timer) clearTimeout(k.timer);
+    const running = [...this.kinds.values()].flatMap((k) => [...k.running.entries()].map(([id, r]) => ({ id, ...r })));
+    if (running.length) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        Promise.allSettled(running.map((r) => r.done)),
+        new Promise((resolve) => (timer = setTimeout(resolve, deadlineMs))),
+      ]);
+      clearTimeout(timer);
+      const left = [...this.kinds.values()].flatMap((k) => [...k.running.entries()].map(([id, r]) => ({ id, ...r })));
+      if (left.length) {
+        this.store.flush();
+        this.store.writeNow((db) => left.forEach((r) => releaseJob(db, r.id, r.token, this.clock.now())));
+        for (const r of left) r.abort.abort(new Error("shutting down"));
+        this.options.log.warn({ released: left.length }, "released jobs still running at the shutdown deadline");
+      }
+    }
+    this.store.flush();
+    this.started = false;
+  }
+}
