@@ -10,6 +10,17 @@ import type { Store } from "./store/db";
 /** What a feature module may contribute to GET /health (a section under its name). */
 export type HealthSection = () => { ok?: boolean } & Record<string, unknown>;
 
+/**
+ * Services one feature offers another (the jobs API runs Moodle imports and recommendation
+ * rebuilds when those features are present). A feature sets its entries in its factory.
+ */
+export interface Capabilities {
+  /** Ingests Moodle log rows through the live pipeline (same code as POST /webhook/moodle-events). */
+  moodleIngest?: (logs: unknown[]) => Promise<{ accepted: number; duplicates: number }>;
+  /** Recomputes stored recommendations for {user_id, module_id} or a whole {course_id}. */
+  recommendationsRebuild?: (item: { user_id?: number; module_id?: number; course_id?: number }) => Promise<{ refreshed: number }>;
+}
+
 /** Everything a feature module gets: shared services, never Elysia's request context. */
 export interface AppContext {
   version: string;
@@ -23,6 +34,7 @@ export interface AppContext {
   metrics: Metrics;
   log: Logger;
   clock: Clock;
+  capabilities: Capabilities;
   addHealth(name: string, section: HealthSection): void;
   onReload(listener: (next: Config, previous: Config) => void): void;
   onShutdown(task: () => unknown): void;

@@ -83,6 +83,7 @@ export class Daemon {
       metrics,
       log,
       clock,
+      capabilities: {},
       addHealth: (name, section) => health.add(name, section),
       onReload: (l) => daemon.reloadListeners.push(l),
       onShutdown: (t) => daemon.shutdownTasks.push(t),
