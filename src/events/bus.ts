@@ -39,6 +39,7 @@ export class EventBus {
   private hooks: Array<{ pattern: string; priority: number; fn: EventHook; name: string }> = [];
   private persisters: EventPersister[] = [];
   private afterCommit: EventEnvelope[] = [];
+  private confirm: ((event: EventEnvelope) => boolean) | null = null;
 
   constructor(
     private store: Store,
@@ -48,7 +49,12 @@ export class EventBus {
       if (this.afterCommit.length === 0) return;
       const events = this.afterCommit;
       this.afterCommit = [];
-      for (const e of events) void this.runHooks(e);
+      for (const e of events) {
+        // A publisher's write that threw after publishing rolled back its savepoint, event included:
+        // its hooks must not run. The persister knows whether the event row is really there.
+        if (this.confirm && !this.confirm(e)) continue;
+        void this.runHooks(e);
+      }
     });
   }
 
@@ -58,8 +64,14 @@ export class EventBus {
     this.hooks.sort((a, b) => a.priority - b.priority);
   }
 
-  addPersister(persister: EventPersister): void {
+  addPersister(persister: EventPersister, confirm?: (event: EventEnvelope) => boolean): void {
     this.persisters.push(persister);
+    if (confirm) this.confirm = confirm;
+  }
+
+  /** Hooks registered so far (for /api/v1/plugins and tests). */
+  hookNames(): Array<{ name: string; pattern: string; priority: number }> {
+    return this.hooks.map(({ name, pattern, priority }) => ({ name, pattern, priority }));
   }
 
   /** Publishes inside the caller's transaction. Returns the envelope, or null when the id was already published. */

@@ -49,6 +49,8 @@ interface Kind {
   options: Required<Pick<KindOptions, "concurrency" | "maxAttempts" | "backoff" | "leaseMs">> & KindOptions;
   running: Map<number, { token: string; abort: AbortController; done: Promise<void> }>;
   claiming: boolean;
+  /** A wake arrived while a claim was in flight: claim again once it returns. */
+  rewake: boolean;
   timer: ReturnType<typeof setTimeout> | null;
   outcomes: { done: number; retry: number; dead: number; lost: number };
 }
@@ -97,6 +99,7 @@ export class Queue {
       },
       running: new Map(),
       claiming: false,
+      rewake: false,
       timer: null,
       outcomes: { done: 0, retry: 0, dead: 0, lost: 0 },
     });
@@ -158,10 +161,15 @@ export class Queue {
   }
 
   private async pump(kind: Kind): Promise<void> {
-    if (kind.claiming || this.stopping) return;
+    if (this.stopping) return;
+    if (kind.claiming) {
+      kind.rewake = true;
+      return;
+    }
     const free = kind.options.concurrency - kind.running.size;
     if (free <= 0) return;
     kind.claiming = true;
+    kind.rewake = false;
     let rows: JobRow[] = [];
     let next: number | null = null;
     try {
@@ -182,6 +190,7 @@ export class Queue {
       return;
     }
     for (const row of rows) this.run(kind, row);
+    if (kind.rewake) return void this.pump(kind);
     if (rows.length === free) return; // saturated: a finishing job pumps again
     if (next !== null) this.armTimer(kind, next);
   }

@@ -1,4 +1,5 @@
 import type { Migration } from "../../store/migrations";
+import bridge030 from "./migrations/030_bridge.sql" with { type: "text" };
 
-// This feature's tables (see src/store/migrations/index.ts for the numbering).
-export const bridgeMigrations: Migration[] = [];
+// This feature's tables (see src/store/migrations/index.ts for the numbering: 30-39).
+export const bridgeMigrations: Migration[] = [{ version: 30, name: "030_bridge", sql: bridge030 }];

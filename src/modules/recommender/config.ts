@@ -1,15 +1,47 @@
 import { z } from "zod";
 import { duration } from "../../config/units";
 
+const weights = z
+  .strictObject({
+    /** Reward when a transition completes an activity (completionstate 1 or 2). */
+    completion: z.number().default(1.0),
+    /** Reward per unit of normalised grade (0..1) received. */
+    grade: z.number().default(1.0),
+    /** Reward per unit of improvement over the learner's previous best grade on that activity. */
+    improvement: z.number().default(0.5),
+    /** Added (negative) when a grade is below `pass_grade` or completion is "complete-fail". */
+    failure: z.number().default(-0.5),
+    /** Added to every learning action (a small cost so idle clicking is not rewarded). */
+    step: z.number().default(-0.01),
+    /** Rewards are clipped to [-clip, clip]. */
+    clip: z.number().positive().default(2),
+  })
+  .prefault({});
+
 export const recommenderConfig = z
   .strictObject({
-    /** How often the in-memory Q-tables are written to SQLite (also on shutdown). */
+    /** How often the in-memory Q-tables are written to SQLite (also on shutdown). Below 1m: whole seconds; else whole minutes or hours. */
     snapshot_every: duration.prefault("5m"),
+    /** Snapshots kept in the database (older ones are deleted). */
+    snapshots_kept: z.number().int().min(1).default(3),
     /** Recommendations returned when the caller gives no ?k=. */
     top_k: z.number().int().min(1).max(50).default(3),
     /** Q-learning rate. */
     alpha: z.number().gt(0).max(1).default(0.1),
     /** Q-learning discount. */
     gamma: z.number().min(0).max(1).default(0.9),
+    /** Learner level thresholds on the mean normalised grade: below the first = weak (0), below the second = medium (1), else strong (2). */
+    level_thresholds: z.tuple([z.number().min(0).max(1), z.number().min(0).max(1)]).default([0.5, 0.75]),
+    /** A normalised grade below this counts as a failure in the reward. */
+    pass_grade: z.number().min(0).max(1).default(0.5),
+    /** Grade maximum assumed when neither the event nor a grade_updated payload says (Moodle's quiz default is 10). */
+    default_grade_max: z.number().positive().default(10),
+    /** Courses with fewer learned transitions than this use the global Q-table as their prior. */
+    min_course_transitions: z.number().int().min(0).default(200),
+    /** Events the pipeline processes per transaction (bigger = faster catch-up, longer pauses for other writes). */
+    batch_size: z.number().int().min(1).max(100_000).default(2000),
+    /** Reward weights. */
+    reward: weights,
   })
   .prefault({});
+export type RecommenderConfig = z.output<typeof recommenderConfig>;

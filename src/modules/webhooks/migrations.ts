@@ -1,4 +1,9 @@
 import type { Migration } from "../../store/migrations";
+import m020 from "./migrations/020_webhooks.sql" with { type: "text" };
+import m021 from "./migrations/021_jobs.sql" with { type: "text" };
 
-// This feature's tables (see src/store/migrations/index.ts for the numbering).
-export const webhooksMigrations: Migration[] = [];
+// Versions 20-29 are shared by webhooks and the jobs API (see src/store/migrations/index.ts).
+export const webhooksMigrations: Migration[] = [
+  { version: 20, name: "020_webhooks", sql: m020 },
+  { version: 21, name: "021_jobs", sql: m021 },
+];

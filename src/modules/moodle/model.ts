@@ -1,0 +1,138 @@
+import { z } from "zod";
+
+// Payload schemas for the Moodle endpoints: the single source of truth for what ferry accepts.
+// Real observers send ids as strings ("5"), nulls and "" for empty values: numbers are coerced,
+// empty values become null, unknown fields are kept (loose objects).
+
+const NUMERIC = /^\s*-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?\s*$/;
+
+/** A number, or a string holding one ("5", "0.00000"). */
+export const num = z.union([
+  z.number(),
+  z.string().regex(NUMERIC, "expected a number or a numeric string").transform(Number),
+]);
+/** An integer, or a string holding one. */
+export const int = z.union([
+  z.number().int(),
+  z.string().regex(/^\s*-?\d+\s*$/, "expected an integer or an integer string").transform(Number),
+]);
+/** Like `num` but null, undefined and "" mean "no value". */
+export const optNum = z
+  .union([z.null(), z.undefined(), z.literal(""), z.number(), z.string().regex(NUMERIC, "expected a number, a numeric string or null").transform(Number)])
+  .transform((v) => (v === "" || v === undefined ? null : v));
+export const optInt = z
+  .union([z.null(), z.undefined(), z.literal(""), z.number().int(), z.string().regex(/^\s*-?\d+\s*$/, "expected an integer, an integer string or null").transform(Number)])
+  .transform((v) => (v === "" || v === undefined ? null : v));
+const optStr = z.union([z.string(), z.null(), z.undefined()]).transform((v) => v ?? null);
+const optBool = z
+  .union([z.boolean(), z.null(), z.undefined(), z.literal(""), z.number(), z.string().regex(/^\s*-?\d+\s*$/).transform(Number)])
+  .transform((v) => (v === "" || v === undefined || v === null ? null : typeof v === "boolean" ? v : v !== 0));
+
+/** One Moodle log: the observer's fields, get_data()/logstore fields and our plugin's enrichment. */
+export const moodleLog = z.looseObject({
+  id: optInt,
+  userid: int,
+  courseid: int,
+  eventname: z.string().min(1, "expected a Moodle event name such as \\core\\event\\course_viewed"),
+  component: optStr,
+  action: optStr,
+  target: optStr,
+  objecttable: optStr,
+  objectid: optInt,
+  crud: optStr,
+  edulevel: optInt,
+  contextid: optInt,
+  contextlevel: optInt,
+  contextinstanceid: optInt,
+  relateduserid: optInt,
+  timecreated: int,
+  grade: optNum,
+  success: optBool,
+  /** An object, a JSON string or a PHP serialize() string; parsed by normalize.ts. */
+  other: z.unknown().optional(),
+  // Enrichment added by our plugin.
+  sectionid: optInt,
+  modname: optStr,
+  cmname: optStr,
+  gradeitem: optInt,
+  finalgrade: optNum,
+  grademax: optNum,
+  completionstate: optInt,
+});
+export type MoodleLog = z.output<typeof moodleLog>;
+
+export const webhookBatch = z.looseObject({
+  logs: z.array(z.unknown(), "expected logs: an array of Moodle log objects"),
+  event_id: z.union([z.string().min(1).max(200), z.number()]).transform(String).optional(),
+  timestamp: optNum,
+});
+
+// The backend-sync plugin's per-type payloads (spec: "all fields as that plugin sends them").
+export const userEvent = z.looseObject({
+  eventname: optStr,
+  userid: int,
+  username: optStr,
+  firstname: optStr,
+  lastname: optStr,
+  email: optStr,
+  idnumber: optStr,
+  phone1: optStr,
+  city: optStr,
+  country: optStr,
+  suspended: optBool,
+  deleted: optBool,
+  timecreated: optInt,
+  timemodified: optInt,
+});
+export const enrolEvent = z.looseObject({
+  eventname: optStr,
+  enrollmentid: int,
+  userid: int,
+  courseid: int,
+  roleid: optInt,
+  status: optInt,
+  timestart: optInt,
+  timeend: optInt,
+  timecreated: optInt,
+});
+export const gradeEvent = z.looseObject({
+  eventname: optStr,
+  gradeid: int,
+  userid: int,
+  itemid: int,
+  itemname: optStr,
+  finalgrade: optNum,
+  feedback: optStr,
+  grader: optInt,
+  timecreated: optInt,
+  timemodified: optInt,
+  // Not sent by the plugin today, used when present.
+  courseid: optInt,
+  grademax: optNum,
+});
+export const EVENT_TYPES = ["user_created", "user_updated", "user_enrolled", "grade_updated"] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+/** core_course_get_contents: sections with their modules (extra fields kept, ignored). */
+const structureModule = z.looseObject({
+  id: int,
+  name: z.string().nullish(),
+  modname: z.string(),
+  instance: optInt,
+  customdata: z.unknown().optional(),
+  visible: optInt,
+});
+const structureSection = z.looseObject({
+  id: int,
+  name: z.string().nullish(),
+  section: optInt,
+  component: z.string().nullish(),
+  itemid: optInt,
+  modules: z.array(structureModule).default([]),
+});
+export const courseContents = z.array(structureSection);
+export const courseStructureBody = z.union([
+  courseContents,
+  z.looseObject({ course_id: optInt, contents: courseContents }),
+]);
+export type CourseContents = z.output<typeof courseContents>;

@@ -1,0 +1,126 @@
+import { HttpError, zodProblems } from "../../http/errors";
+import { moodleLog, type MoodleLog } from "./model";
+import { looksPhpSerialized, phpUnserialize } from "./php";
+
+/** A log ready for log_events (and for the pipeline, which reads the same fields). */
+export interface LogRow {
+  dkey: number;
+  userid: number;
+  relateduserid: number | null;
+  courseid: number;
+  eventname: string;
+  component: string | null;
+  action: string | null;
+  target: string | null;
+  objectid: number | null;
+  edulevel: number | null;
+  contextinstanceid: number | null;
+  contextlevel: number | null;
+  timecreated: number;
+  /** `other` as JSON text (parsed from object / JSON / PHP serialize). */
+  other: string | null;
+  /** Our plugin's enrichment (sectionid, modname, cmname, gradeitem, finalgrade, grademax, completionstate, grade, success) as JSON, when any. */
+  enrich: string | null;
+  raw: string;
+}
+
+export class OtherParseError extends Error {}
+
+/** `other` arrives as an object, a JSON string or a PHP serialize() string; returns JSON text or null. */
+export function parseOther(value: unknown): string | null {
+  if (value === null || value === undefined || value === "") return null;
+  if (typeof value !== "string") return JSON.stringify(value);
+  const t = value.trim();
+  if (t === "null" || t === "N;") return null;
+  const c = t[0];
+  if (c === "{" || c === "[" || c === '"') {
+    try {
+      return JSON.stringify(JSON.parse(t));
+    } catch {
+      throw new OtherParseError("expected a JSON object (the string is not valid JSON)");
+    }
+  }
+  if (looksPhpSerialized(t)) {
+    try {
+      return JSON.stringify(phpUnserialize(t));
+    } catch (err) {
+      throw new OtherParseError(`not a valid PHP serialize() string: ${(err as Error).message}`);
+    }
+  }
+  // Free text: kept as a string.
+  return JSON.stringify(t);
+}
+
+const MASK53 = (1n << 52n) - 1n;
+
+/** Dedupe key: the logstore id when present, else a negative 52-bit hash of the identifying fields. */
+export function dedupeKey(log: { id?: number | null; userid: number; courseid: number; eventname: string; contextinstanceid: number | null; objectid: number | null; timecreated: number }): number {
+  if (log.id !== null && log.id !== undefined && log.id > 0) return log.id;
+  const h = Bun.hash.wyhash(`${log.userid}|${log.courseid}|${log.eventname}|${log.contextinstanceid ?? ""}|${log.objectid ?? ""}|${log.timecreated}`);
+  return -Number(BigInt.asUintN(64, BigInt(h)) & MASK53) - 1;
+}
+
+const ENRICH = ["sectionid", "modname", "cmname", "gradeitem", "finalgrade", "grademax", "completionstate", "grade", "success"] as const;
+
+/** Builds the row from a validated log; `raw` is the exact object received (extra fields kept). */
+export function toRow(log: MoodleLog, raw: unknown, rawText?: string): LogRow {
+  const eventname = log.eventname;
+  let enrich: Record<string, unknown> | null = null;
+  for (const k of ENRICH) {
+    const v = log[k];
+    if (v !== null && v !== undefined) (enrich ??= {})[k] = v;
+  }
+  const other = parseOther(log.other);
+  return {
+    dkey: dedupeKey({ ...log, eventname }),
+    userid: log.userid,
+    relateduserid: log.relateduserid,
+    courseid: log.courseid,
+    eventname,
+    component: log.component,
+    action: log.action,
+    target: log.target,
+    objectid: log.objectid,
+    edulevel: log.edulevel,
+    contextinstanceid: log.contextinstanceid,
+    contextlevel: log.contextlevel,
+    timecreated: log.timecreated,
+    other,
+    enrich: enrich ? JSON.stringify(enrich) : null,
+    raw: rawText ?? JSON.stringify(raw),
+  };
+}
+
+/** Fills a missing eventname from component/target/action (the spec's fallback). */
+function withEventname(raw: unknown): unknown {
+  if (raw && typeof raw === "object" && !Array.isArray(raw)) {
+    const o = raw as Record<string, unknown>;
+    if ((o.eventname === undefined || o.eventname === null || o.eventname === "") && typeof o.component === "string" && typeof o.target === "string" && typeof o.action === "string") {
+      return { ...o, eventname: `\\${o.component}\\event\\${o.target}_${o.action}` };
+    }
+  }
+  return raw;
+}
+
+/** Validates logs[i] and builds rows; the first failing log becomes a 422 naming `logs[i].field`. */
+export function validateLogs(logs: unknown[], prefix = "logs"): LogRow[] {
+  const rows: LogRow[] = new Array(logs.length);
+  for (let i = 0; i < logs.length; i++) {
+    const raw = logs[i];
+    const r = moodleLog.safeParse(withEventname(raw));
+    if (!r.success) {
+      const problems = zodProblems(r.error, `${prefix}[${i}]`);
+      const first = problems[0]!;
+      throw new HttpError(422, "validation_failed", `invalid Moodle log: ${first.path}: ${first.message}`, problems);
+    }
+    try {
+      rows[i] = toRow(r.data, raw);
+    } catch (err) {
+      if (err instanceof OtherParseError) {
+        throw new HttpError(422, "validation_failed", `invalid Moodle log: ${prefix}[${i}].other: ${err.message}`, [{ path: `${prefix}[${i}].other`, message: err.message }]);
+      }
+      throw err;
+    }
+  }
+  return rows;
+}

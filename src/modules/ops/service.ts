@@ -1,0 +1,72 @@
+import { maskSecrets } from "../../cli/check-config";
+import type { AppContext } from "../../context";
+import { HttpError } from "../../http/errors";
+import { getJob, type JobRow } from "../../queue";
+import { prepared } from "../../store/prepared";
+import type { jobListQuery } from "./model";
+import type { z } from "zod";
+
+export interface JobView {
+  id: number;
+  kind: string;
+  status: string;
+  attempts: number;
+  max_attempts: number;
+  run_at: string;
+  last_error: string | null;
+  dedupe_key: string | null;
+  created_at: string;
+  finished_at: string | null;
+  payload?: unknown;
+  result?: unknown;
+}
+
+function view(row: JobRow, full: boolean): JobView {
+  return {
+    id: row.id,
+    kind: row.kind,
+    status: row.status,
+    attempts: row.attempts,
+    max_attempts: row.max_attempts,
+    run_at: new Date(row.run_at).toISOString(),
+    last_error: row.last_error,
+    dedupe_key: row.dedupe_key,
+    created_at: new Date(row.created_at).toISOString(),
+    finished_at: row.finished_at ? new Date(row.finished_at).toISOString() : null,
+    ...(full ? { payload: JSON.parse(row.payload), result: row.result ? JSON.parse(row.result) : null } : {}),
+  };
+}
+
+/** Operator views of the running daemon: effective config (secrets masked) and the job queue. */
+export class OpsService {
+  constructor(private ctx: AppContext) {}
+
+  effectiveConfig(): unknown {
+    return maskSecrets(this.ctx.config());
+  }
+
+  listJobs(q: z.output<typeof jobListQuery>): { jobs: JobView[]; next_before: number | null } {
+    const rows = prepared<unknown[], JobRow>(
+      this.ctx.store.db,
+      `SELECT * FROM jobs WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR kind = ?2) AND (?3 IS NULL OR id < ?3) ORDER BY id DESC LIMIT ?4`,
+    ).all(q.status ?? null, q.kind ?? null, q.before ?? null, q.limit);
+    return { jobs: rows.map((r) => view(r, false)), next_before: rows.length === q.limit ? rows[rows.length - 1]!.id : null };
+  }
+
+  job(id: number): JobView {
+    const row = getJob(this.ctx.store.db, id);
+    if (!row) throw new HttpError(404, "not_found", `no job ${id}`);
+    return view(row, true);
+  }
+
+  /** Replays a dead job: back to queued with a fresh attempt budget. */
+  async replay(id: number): Promise<JobView> {
+    const ok = await this.ctx.store.write((db) => this.ctx.queue.replay(db, id));
+    if (!ok) {
+      const row = getJob(this.ctx.store.db, id);
+      if (!row) throw new HttpError(404, "not_found", `no job ${id}`);
+      throw new HttpError(409, "not_dead", `job ${id} is ${row.status}; only dead jobs can be replayed`);
+    }
+    return this.job(id);
+  }
+}
