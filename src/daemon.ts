@@ -33,10 +33,9 @@ export class StartError extends Error {}
 export class Daemon {
   server: Server<unknown> | null = null;
   private stopping: Promise<void> | null = null;
-  private shutdownTasks: Array<() => unknown> = [];
-  private reloadListeners: Array<(next: Config, prev: Config) => void> = [];
-
   private constructor(
+    private shutdownTasks: Array<() => unknown>,
+    private reloadListeners: Array<(next: Config, prev: Config) => void>,
     private options: DaemonOptions,
     private current: Config,
     readonly log: Logger,
@@ -71,6 +70,8 @@ export class Daemon {
 
     let daemon!: Daemon;
     const early = { config };
+    const shutdownTasks: Array<() => unknown> = [];
+    const reloadListeners: Array<(next: Config, prev: Config) => void> = [];
     const ctx: AppContext = {
       version: VERSION,
       startedAt: Date.now(),
@@ -85,14 +86,14 @@ export class Daemon {
       clock,
       capabilities: {},
       addHealth: (name, section) => health.add(name, section),
-      onReload: (l) => daemon.reloadListeners.push(l),
-      onShutdown: (t) => daemon.shutdownTasks.push(t),
+      onReload: (l) => void reloadListeners.push(l),
+      onShutdown: (t) => void shutdownTasks.push(t),
     };
     const health = new HealthService(ctx);
     metrics.addCollector(() => health.queueMetrics());
     registerCoreMaintenance(ctx);
     const modules = featureModules.map((f) => f(ctx));
-    daemon = new Daemon(options, config, log, store, ctx, health, modules);
+    daemon = new Daemon(shutdownTasks, reloadListeners, options, config, log, store, ctx, health, modules);
 
     const app = buildApp(ctx, health, modules);
     try {

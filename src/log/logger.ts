@@ -11,7 +11,7 @@ const SECRET_KEYS = [
 const redactPaths = SECRET_KEYS.flatMap((k) => {
   const key = /^[A-Za-z_$][\w$]*$/.test(k) ? k : `["${k}"]`;
   const dot = key.startsWith("[") ? "" : ".";
-  return [key, `*${dot}${key}`, `*.*${dot}${key}`, `headers${dot}${key}`, `req.headers${dot}${key}`];
+  return [key, `*${dot}${key}`, `*.*${dot}${key}`, `*.*.*${dot}${key}`, `headers${dot}${key}`, `req.headers${dot}${key}`];
 });
 
 /** JSON logs to stdout (journald keeps them); no transports, which break inside a compiled binary. */

@@ -88,7 +88,7 @@ export class Scheduler {
 
   private startEntry(e: Entry): void {
     if (e.cron) return;
-    e.cron = new Cron(e.service.pattern, { protect: true, unref: true, name: e.service.name }, () => this.execute(e));
+    e.cron = new Cron(e.service.pattern, { protect: true, unref: true }, () => this.execute(e));
   }
 
   private async execute(e: Entry): Promise<void> {

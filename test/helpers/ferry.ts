@@ -92,12 +92,31 @@ export function freePort(): number {
   return port;
 }
 
+let binary: Promise<string> | null = null;
+
+/** Compiles the current sources to a single binary once per test run (what `npm run build` makes). */
+export function ensureBinary(): Promise<string> {
+  binary ??= (async () => {
+    const out = join(tempDir("ferry-bin-"), "ferry");
+    const proc = Bun.spawn([BUN, "build", join(ROOT, "src/main.ts"), "--compile", "--outfile", out], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
+    if ((await proc.exited) !== 0) throw new Error(`bun build --compile failed: ${await new Response(proc.stderr).text()}`);
+    return out;
+  })();
+  return binary;
+}
+
 /**
- * Starts ferry as a child process (`bun src/main.ts` or `binary`) and waits until /health is 200.
+ * Starts ferry as a child process and waits until /health is 200: by default the compiled
+ * binary (crash tests run the real thing), or `bun src/main.ts` with `source: true`.
  * The config must name a fixed port (use freePort()).
  */
-export async function spawnFerry(configPath: string, port: number, opts: { binary?: string; args?: string[]; env?: Record<string, string>; cwd?: string } = {}): Promise<ChildFerry> {
-  const cmd = opts.binary ? [opts.binary, "serve", "--config", configPath, ...(opts.args ?? [])] : [BUN, join(ROOT, "src/main.ts"), "serve", "--config", configPath, ...(opts.args ?? [])];
+export async function spawnFerry(
+  configPath: string,
+  port: number,
+  opts: { binary?: string; source?: boolean; args?: string[]; env?: Record<string, string>; cwd?: string } = {},
+): Promise<ChildFerry> {
+  const exe = opts.source ? null : (opts.binary ?? (await ensureBinary()));
+  const cmd = exe ? [exe, "serve", "--config", configPath, ...(opts.args ?? [])] : [BUN, join(ROOT, "src/main.ts"), "serve", "--config", configPath, ...(opts.args ?? [])];
   let out = "";
   const proc = Bun.spawn(cmd, { cwd: opts.cwd ?? ROOT, env: { ...process.env, ...(opts.env ?? {}) }, stdout: "pipe", stderr: "pipe" });
   const drain = async (stream: ReadableStream<Uint8Array>) => {

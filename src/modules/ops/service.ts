@@ -46,10 +46,11 @@ export class OpsService {
   }
 
   listJobs(q: z.output<typeof jobListQuery>): { jobs: JobView[]; next_before: number | null } {
-    const rows = prepared<unknown[], JobRow>(
+    const rows = prepared<[Record<string, unknown>], JobRow>(
       this.ctx.store.db,
-      `SELECT * FROM jobs WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR kind = ?2) AND (?3 IS NULL OR id < ?3) ORDER BY id DESC LIMIT ?4`,
-    ).all(q.status ?? null, q.kind ?? null, q.before ?? null, q.limit);
+      `SELECT * FROM jobs WHERE (@status IS NULL OR status = @status) AND (@kind IS NULL OR kind = @kind)
+         AND (@before IS NULL OR id < @before) ORDER BY id DESC LIMIT @limit`,
+    ).all({ status: q.status ?? null, kind: q.kind ?? null, before: q.before ?? null, limit: q.limit });
     return { jobs: rows.map((r) => view(r, false)), next_before: rows.length === q.limit ? rows[rows.length - 1]!.id : null };
   }
 

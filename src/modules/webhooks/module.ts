@@ -1,6 +1,28 @@
 import type { AppContext, FeatureModule } from "../../context";
+import { WebhookEngine } from "./engine";
+import { webhooksRoutes } from "./index";
+import { WebhooksService } from "./service";
+
+// The jobs module (created after this one) reaches the engine through its context.
+const engines = new WeakMap<AppContext, { engine: WebhookEngine; service: WebhooksService }>();
+
+export function webhookEngineOf(ctx: AppContext): WebhookEngine | null {
+  return engines.get(ctx)?.engine ?? null;
+}
 
 /** Wires the webhooks feature into the daemon: routes, job kinds, maintenance services, health. */
-export function createWebhooksModule(_ctx: AppContext): FeatureModule {
-  return { name: "webhooks" };
+export function createWebhooksModule(ctx: AppContext): FeatureModule {
+  const engine = new WebhookEngine(ctx);
+  engine.init();
+  const service = new WebhooksService(ctx, engine);
+  engines.set(ctx, { engine, service });
+  ctx.bus.addPersister(
+    (db, event) => engine.persist(db, event),
+    (event) => service.eventStored(event.id),
+  );
+  ctx.onReload((next) => engine.applyConfig(next));
+  ctx.addHealth("webhooks", () => service.healthSection());
+  ctx.metrics.addCollector(() => service.prometheus());
+  ctx.scheduler.add({ name: "webhooks.pruner", pattern: ctx.config().webhooks.retention_cron, run: () => service.prune() });
+  return { name: "webhooks", routes: webhooksRoutes(ctx, service) };
 }
