@@ -27,7 +27,7 @@ defined('MOODLE_INTERNAL') || die();
 $plugin->component = 'local_ferry';
 $plugin->version = 2025120100;
 $plugin->release = '0.1.0';
-// Moodle 4.5 LTS is the oldest supported release; 5.x is tested against the same APIs.
+// Moodle 4.5 LTS or later. No upper bound ($plugin->supported): the APIs used are stable in 5.x,
+// and a bound would flag the plugin as unsupported on the next Moodle release.
 $plugin->requires = 2024100700;
-$plugin->supported = [405, 501];
 $plugin->maturity = MATURITY_STABLE;

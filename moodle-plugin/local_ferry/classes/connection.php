@@ -66,8 +66,8 @@ class connection {
             return $result;
         }
         if ($result->status === 0) {
-            $result->message = get_string('test_unreachable', 'local_ferry',
-                trim("cURL error {$errno}: " . ($curl->error ?: $body)));
+            $reason = trim("cURL error {$errno}: " . ($curl->error ?: $body));
+            $result->message = get_string('test_unreachable', 'local_ferry', $reason);
         } else {
             $result->message = get_string('test_badstatus', 'local_ferry', $result->status);
         }

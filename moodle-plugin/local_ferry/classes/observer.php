@@ -50,6 +50,14 @@ class observer {
         '\core\event\role_unassigned',
     ];
 
+    /**
+     * Never recorded: \curl triggers url_blocked for our own delivery attempts when HTTP security
+     * blocks ferry, so recording it would feed the queue from its own failures.
+     */
+    public const IGNORED_EVENTS = [
+        '\core\event\url_blocked',
+    ];
+
     /** Capability that marks a user as staff in a course. */
     public const STAFF_CAPABILITY = 'moodle/course:manageactivities';
 
@@ -121,6 +129,9 @@ class observer {
             return false;
         }
         $eventname = (string)($data['eventname'] ?? '');
+        if (in_array($eventname, self::IGNORED_EVENTS, true)) {
+            return false;
+        }
         if (isset(self::TYPED_EVENTS[$eventname])) {
             return true;
         }
@@ -208,7 +219,8 @@ class observer {
             if ($state === null) {
                 // Core attaches the completion record as a snapshot, so this normally costs no query.
                 try {
-                    $state = $event->get_record_snapshot('course_modules_completion', $data['objectid'])->completionstate;
+                    $snapshot = $event->get_record_snapshot('course_modules_completion', $data['objectid']);
+                    $state = $snapshot->completionstate;
                 } catch (\Throwable $e) {
                     $state = null;
                 }

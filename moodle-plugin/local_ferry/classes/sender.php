@@ -63,11 +63,11 @@ class sender {
      * Sends everything that is due.
      *
      * @param int|null $now clock override (tests); defaults to time()
-     * @return array stats: sent, typed, parked, failed, batches, waiting, requests
+     * @return array stats: sent, typed, parked, failed, batches, waiting, error, requests
      * @throws \moodle_exception when ferry could not be reached or answered 5xx; rows are kept
      */
     public function flush(?int $now = null): array {
-        global $CFG, $DB;
+        global $CFG;
         require_once($CFG->libdir . '/filelib.php');
 
         $this->now = $now;
@@ -80,11 +80,37 @@ class sender {
         }
         $batchsize = max(1, min(1000, (int)($this->config->batchsize ?? 100) ?: 100));
 
+        // The adhoc and the scheduled task may run at once on sites with several cron runners;
+        // one sender at a time keeps every row in exactly one request.
+        $lock = \core\lock\lock_config::get_lock_factory('local_ferry')->get_lock('outbox', 0);
+        if (!$lock) {
+            $this->stats['error'] = 'locked';
+            return $this->stats;
+        }
+        try {
+            $this->send_due($batchsize);
+        } finally {
+            $lock->release();
+        }
+        return $this->stats;
+    }
+
+    /**
+     * Sends batches until the queue is empty, waiting for its backoff, or the time budget is used.
+     *
+     * @param int $batchsize
+     * @return void
+     * @throws \moodle_exception after a transient failure
+     */
+    protected function send_due(int $batchsize): void {
+        global $DB;
+
         $started = time();
         while (true) {
             // Oldest first. The head decides: while it waits for its backoff the whole queue
             // waits, so later events never overtake earlier ones.
-            $rows = array_values($DB->get_records_select(observer::TABLE, 'parked = 0', [], 'id ASC', '*', 0, $batchsize));
+            $rows = $DB->get_records_select(observer::TABLE, 'parked = 0', [], 'id ASC', '*', 0, $batchsize);
+            $rows = array_values($rows);
             if (!$rows) {
                 break;
             }
@@ -99,7 +125,6 @@ class sender {
                 break;
             }
         }
-        return $this->stats;
     }
 
     /**
@@ -196,7 +221,10 @@ class sender {
         // Same rows, same id: a batch resent after a lost answer is recognised by ferry.
         // The site identifier keeps ids of different Moodle sites apart.
         $eventid = 'moodle_batch_' . sha1(get_site_identifier() . '|' . implode(',', $keys));
-        return $this->post_json(self::BATCH_PATH, ['logs' => $logs, 'event_id' => $eventid], false);
+        // The timestamp (send time) is optional in ferry's contract; the observer plugin ferry
+        // replaces always sent it, so receivers written against that traffic accept it too.
+        $body = ['logs' => $logs, 'event_id' => $eventid, 'timestamp' => $this->now()];
+        return $this->post_json(self::BATCH_PATH, $body, false);
     }
 
     /**
@@ -257,8 +285,15 @@ class sender {
             $ue = $DB->get_record('user_enrolments', ['id' => (int)($log['objectid'] ?? 0)]);
             $userid = $ue ? (int)$ue->userid : $relateduserid;
             $roleid = null;
-            $ras = $DB->get_records_select('role_assignments', 'userid = :userid AND contextid = :contextid',
-                ['userid' => $userid, 'contextid' => (int)($log['contextid'] ?? 0)], 'id ASC', 'id, roleid', 0, 1);
+            $ras = $DB->get_records_select(
+                'role_assignments',
+                'userid = :userid AND contextid = :contextid',
+                ['userid' => $userid, 'contextid' => (int)($log['contextid'] ?? 0)],
+                'id ASC',
+                'id, roleid',
+                0,
+                1
+            );
             if ($ras) {
                 $roleid = (int)reset($ras)->roleid;
             } else if ($ue) {
@@ -385,6 +420,24 @@ class sender {
             'lasterror' => self::clip($error),
         ]);
         $this->stats['parked']++;
+    }
+
+    /**
+     * One line for the task log.
+     *
+     * @param array $stats from flush()
+     * @return string
+     */
+    public static function summary(array $stats): string {
+        if (($stats['error'] ?? null) === 'notconfigured') {
+            return 'local_ferry: no ferry URL configured, nothing sent';
+        }
+        if (($stats['error'] ?? null) === 'locked') {
+            return 'local_ferry: another sender is running';
+        }
+        $line = "local_ferry: sent {$stats['sent']} events in {$stats['batches']} batches, "
+            . "{$stats['typed']} per-type calls, parked {$stats['parked']}";
+        return $stats['waiting'] ? $line . '; waiting for the retry backoff' : $line;
     }
 
     /**

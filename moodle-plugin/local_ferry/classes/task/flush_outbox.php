@@ -40,6 +40,6 @@ class flush_outbox extends \core\task\scheduled_task {
      */
     public function execute() {
         $stats = (new \local_ferry\sender())->flush();
-        mtrace("local_ferry: sent {$stats['sent']}, parked {$stats['parked']}");
+        mtrace(\local_ferry\sender::summary($stats));
     }
 }

@@ -40,6 +40,6 @@ class send_outbox extends \core\task\adhoc_task {
      */
     public function execute() {
         $stats = (new \local_ferry\sender())->flush();
-        mtrace("local_ferry: sent {$stats['sent']}, parked {$stats['parked']}");
+        mtrace(\local_ferry\sender::summary($stats));
     }
 }

@@ -59,7 +59,7 @@ Options:
 
 Example:
 php local/ferry/cli/test_connection.php --url=http://127.0.0.1:8000';
-$string['test_httpsecurity'] = 'By default Moodle does not connect to localhost, private network addresses or ports other than 80 and 443. If ferry runs on such an address (for example http://127.0.0.1:8000), allow it in Site administration > General > Security > HTTP security: remove its address from "cURL blocked hosts list" and add its port to "cURL allowed ports list".';
+$string['test_httpsecurity'] = 'By default Moodle does not connect to localhost, private network addresses or ports other than 80 and 443. If ferry runs on such an address (for example http://127.0.0.1:8000), allow it in Site administration › General › Security › HTTP security: remove its address from "cURL blocked hosts list" and add its port to "cURL allowed ports list".';
 $string['test_nourl'] = 'No ferry URL is configured.';
 $string['test_ok'] = 'ferry at {$a} is reachable.';
 $string['test_unreachable'] = 'Could not reach ferry: {$a}';
