@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import type { Logger } from "pino";
+import { z } from "zod";
 import type { AppContext } from "../../context";
 import { HttpError, validate } from "../../http/errors";
 import { DayFileLog } from "../../log/dayfile";
@@ -100,6 +101,8 @@ export function parseZendesk(body: unknown): { comment: ZendeskComment } | { ski
 }
 
 function retryable(err: unknown): Error {
+  // A stored payload that no longer parses (it was checked at intake) will not parse on retry either.
+  if (err instanceof HttpError || err instanceof z.ZodError) return new PermanentFailure(err.message);
   if (!(err instanceof ApiError)) return err instanceof Error ? err : new Error(String(err));
   if (err.status === 429) return new RetryLater(err.message, err.retryAfterMs ?? 60_000);
   // 401/403: wrong credentials get fixed in the config (SIGHUP) and the job then succeeds; keep retrying with backoff.
@@ -243,14 +246,14 @@ export class BridgeService {
     const db = this.ctx.store.db;
     const since = this.since();
     if (c.isPublic === false) return this.skip(ZD_TO_CW, what, "private comment");
-    if (c.authorIsStaff === true) return this.skip(ZD_TO_CW, what, "written by staff");
     if (!c.text.trim()) return this.skip(ZD_TO_CW, what, "empty comment");
-    if (c.commentId && sql.isOwnWrite(db, `zd-comment:${c.commentId}`, since)) return this.skip(ZD_TO_CW, what, "a comment the bridge wrote");
+    if (c.commentId && sql.isOwnWrite(db, `zd-comment:${c.commentId}`, since)) return this.skip(ZD_TO_CW, what, "echo of a comment the bridge wrote");
     const doneKey = c.commentId ? `zd-comment:${c.commentId}` : textKey(c.ticketId, c.text);
     if (sql.processed(db, doneKey, since) !== undefined) return this.skip(ZD_TO_CW, what, "already forwarded (duplicate)");
     const me = await this.me(signal);
-    if (c.authorId === me || c.updaterId === me) return this.skip(ZD_TO_CW, what, "written by the bridge's own Zendesk user");
-    if (!c.commentId && sql.isOwnWrite(db, textKey(c.ticketId, c.text), since)) return this.skip(ZD_TO_CW, what, "same text as a comment the bridge wrote");
+    if (c.authorId === me || c.updaterId === me) return this.skip(ZD_TO_CW, what, "echo: written by the bridge's own Zendesk user");
+    if (!c.commentId && sql.isOwnWrite(db, textKey(c.ticketId, c.text), since)) return this.skip(ZD_TO_CW, what, "echo: same text as a comment the bridge wrote");
+    if (c.authorIsStaff === true) return this.skip(ZD_TO_CW, what, "written by staff");
 
     const cfg = this.cfg();
     const requesterId = c.requesterId ?? String((await this.zendesk.ticket(c.ticketId, signal)).requester_id);
@@ -353,11 +356,11 @@ export class BridgeService {
     const what = `conversation ${conversationId ?? "?"} message ${m.id ?? "?"}`;
     const db = this.ctx.store.db;
     const since = this.since();
+    if (m.source_id?.startsWith(MESSAGE_MARKER)) return this.skip(CW_TO_ZD, what, "echo of a message the bridge posted");
     if (m.message_type !== "outgoing") return this.skip(CW_TO_ZD, what, `${m.message_type ?? "untyped"} message (only agents' outgoing replies are forwarded)`);
     if (m.private !== false) return this.skip(CW_TO_ZD, what, "private note");
     // The message's own sender, never the conversation's last message.
     if (m.sender?.type !== "user") return this.skip(CW_TO_ZD, what, `sender is ${m.sender?.type ?? "not an agent"}`);
-    if (m.source_id?.startsWith(MESSAGE_MARKER)) return this.skip(CW_TO_ZD, what, "a message the bridge posted");
     if (m.id === undefined || conversationId === null) return this.skip(CW_TO_ZD, what, "no message or conversation id");
     const key = `cw-message:${m.id}`;
     if (sql.isOwnWrite(db, key, since)) return this.skip(CW_TO_ZD, what, "a message the bridge posted");

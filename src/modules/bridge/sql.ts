@@ -92,7 +92,7 @@ export function jobCounts(db: Db): Record<string, number> {
   const out: Record<string, number> = { queued: 0, running: 0, retry: 0, dead: 0 };
   const rows = prepared<[], { status: string; n: number }>(
     db,
-    "SELECT status, count(*) AS n FROM jobs WHERE kind IN ('bridge.zendesk', 'bridge.chatwoot') AND status != 'done' GROUP BY status",
+    "SELECT status, count(*) AS n FROM jobs WHERE kind = 'bridge.sync' AND status != 'done' GROUP BY status",
   ).all();
   for (const r of rows) out[r.status] = r.n;
   return out;
