@@ -32,6 +32,8 @@ export interface Target {
   fullHeaders: boolean;
   events: string[];
   concurrency: number;
+  /** Job webhooks go to a different URL per job: one bad URL must not hold back the others. */
+  breaker: boolean;
 }
 
 interface TargetState {
@@ -139,6 +141,7 @@ export function targetFromSubscriber(s: SubscriberConfig): Target {
     fullHeaders: true,
     events: s.events,
     concurrency: s.concurrency,
+    breaker: true,
   };
 }
 
@@ -160,6 +163,7 @@ function jobsTarget(config: Config): Target {
     fullHeaders: false,
     events: [],
     concurrency: 16,
+    breaker: false,
   };
 }
 
@@ -406,10 +410,10 @@ export class WebhookEngine {
     }
 
     // Not delivered: decide retry, failed, disabled or dead.
-    if (status !== null && error === null) error = `HTTP ${status}`;
+    if (status !== null && error === null) record.error = error = `HTTP ${status}`;
     const retryable = !refused && (status === null || status >= 500 || (target.retry4xx && (status === 408 || status === 429)));
     // Only failures that say "the endpoint is not working" count towards the circuit breaker.
-    const tripped = this.noteFailure(st, done, error!, retryable ? cb.failure_threshold : Infinity, cb.cooldown, retryable);
+    const tripped = this.noteFailure(st, done, error!, retryable && target.breaker ? cb.failure_threshold : Infinity, cb.cooldown, retryable);
     if (status === 410 && target.id !== JOBS_TARGET) {
       record.outcome = "disabled";
       throw new FinalAttempt(error!, { record, deliveryStatus: "failed", nextAttemptAt: null, disable: { reason: `HTTP 410 Gone on delivery ${row.id}`, url: target.url } });

@@ -138,7 +138,7 @@ export class WebhooksService {
           ? "disabled"
           : circuit !== "closed" || st.consecutiveFailures >= cb.failure_threshold
             ? "failing"
-            : st.consecutiveFailures > 0
+            : st.consecutiveFailures > 0 || (st.lastFailureAt !== null && (st.lastSuccessAt === null || st.lastFailureAt > st.lastSuccessAt))
               ? "degraded"
               : "healthy";
         return {

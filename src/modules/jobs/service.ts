@@ -1,0 +1,233 @@
+import { createHmac } from "node:crypto";
+import type { AppContext } from "../../context";
+import { safeEqual } from "../../http/auth";
+import { HttpError, validate, zodProblems } from "../../http/errors";
+import type { Job, JobContext } from "../../queue";
+import type { WebhookEngine } from "../webhooks/engine";
+import { JOB_TYPES, rebuildItem, replayItem, type CreateJobBody, type JobType } from "./model";
+import * as sql from "./sql";
+
+export const JOB_KIND = "api.job";
+const CHUNK = 100;
+
+function iso(ms: number | null): string | null {
+  return ms === null ? null : new Date(ms).toISOString();
+}
+
+/** Python's json.dumps defaults (", " and ": " separators, non-ASCII escaped): how older clients sign `lots`. */
+export function pythonJson(value: unknown): string {
+  if (value === null || typeof value !== "object") {
+    const s = JSON.stringify(value) ?? "null";
+    return typeof value === "string" ? s.replace(/[\u007f-\uffff]/g, (c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0")) : s;
+  }
+  if (Array.isArray(value)) return "[" + value.map(pythonJson).join(", ") + "]";
+  return "{" + Object.entries(value).map(([k, v]) => `${pythonJson(k)}: ${pythonJson(v)}`).join(", ") + "}";
+}
+
+function hmacHex(secret: string, text: string): string {
+  return createHmac("sha256", secret).update(text).digest("hex");
+}
+
+function errorText(err: unknown): string {
+  const e = err as Error & { details?: unknown };
+  if (e instanceof HttpError && Array.isArray(e.details) && e.details.length) {
+    return `${e.message}`;
+  }
+  return e?.message ?? String(err);
+}
+
+interface ItemOutcome {
+  ok: boolean;
+  result?: unknown;
+  error?: string;
+}
+
+/** The jobs API: accepts batch work, runs it on the durable queue, reports status/results, sends the completion webhook. */
+export class JobsService {
+  constructor(
+    private ctx: AppContext,
+    private engine: WebhookEngine | null,
+  ) {}
+
+  /** 401 unless the request is signed (X-Signature over the raw body, or the older body `signature` over the items JSON). */
+  verifySignature(secret: string, raw: string, header: string | null, body: unknown): void {
+    if (header) {
+      const sig = header.trim().replace(/^sha256=/i, "").toLowerCase();
+      if (!safeEqual(sig, hmacHex(secret, raw))) throw new HttpError(401, "invalid_signature", "X-Signature does not match the HMAC-SHA256 of the request body");
+      return;
+    }
+    const b = body as { signature?: unknown; lots?: unknown; items?: unknown } | null;
+    if (b && typeof b === "object" && typeof b.signature === "string") {
+      const list = b.lots ?? b.items;
+      const sig = b.signature.trim().toLowerCase();
+      // Older clients sign the items array as JSON: compact (JSON.stringify) or Python's json.dumps style.
+      const ok = list !== undefined && [JSON.stringify(list), pythonJson(list)].some((text) => safeEqual(sig, hmacHex(secret, text)));
+      if (!ok) throw new HttpError(401, "invalid_signature", "body signature does not match the HMAC-SHA256 of the items");
+      return;
+    }
+    throw new HttpError(401, "missing_signature", "jobs.secret is set: sign the request with X-Signature (hex HMAC-SHA256 of the raw body)");
+  }
+
+  async create(body: CreateJobBody, origin: string) {
+    if (!(JOB_TYPES as readonly string[]).includes(body.type)) {
+      throw new HttpError(422, "unknown_job_type", `unknown job type ${body.type}; known types: ${JOB_TYPES.join(", ")}`, { known_types: JOB_TYPES });
+    }
+    const type = body.type as JobType;
+    const items = (body.items ?? body.lots)!;
+    if (type === "moodle.import" && !this.ctx.capabilities.moodleIngest) {
+      throw new HttpError(422, "unavailable", "the Moodle pipeline is not available in this ferry, so moodle.import jobs cannot run");
+    }
+    if (type === "recommendations.rebuild") {
+      if (!this.ctx.capabilities.recommendationsRebuild) throw new HttpError(422, "unavailable", "the recommender is not available in this ferry, so recommendations.rebuild jobs cannot run");
+      items.forEach((it, i) => validate(rebuildItem, it, `items[${i}]`));
+    }
+    if (type === "webhooks.replay") {
+      items.forEach((it, i) => {
+        const r = replayItem.safeParse(it);
+        if (!r.success) throw new HttpError(422, "validation_failed", `invalid items[${i}]: expected a delivery id string`, zodProblems(r.error, `items[${i}]`));
+      });
+    }
+    const id = `job_${Bun.randomUUIDv7()}`;
+    await this.ctx.store.write((db) => {
+      const now = this.ctx.clock.now();
+      sql.insertJob(db, { id, type, total: items.length, webhookUrl: body.webhook_url ?? null, options: body.options ? JSON.stringify(body.options) : null, now });
+      items.forEach((it, i) => sql.insertItem(db, id, i, JSON.stringify(it)));
+      this.ctx.queue.enqueue(db, { kind: JOB_KIND, payload: { id }, dedupeKey: `api.job:${id}` });
+    });
+    return {
+      job_id: id,
+      status: "queued" as const,
+      total_lots: items.length,
+      status_url: `${origin}/api/v1/jobs/${id}/status`,
+      results_url: `${origin}/api/v1/jobs/${id}/results`,
+    };
+  }
+
+  status(id: string) {
+    const j = sql.getJob(this.ctx.store.db, id);
+    if (!j) throw new HttpError(404, "not_found", `no job ${id}`);
+    return {
+      job_id: j.id,
+      type: j.type,
+      status: j.status,
+      total_lots: j.total_lots,
+      completed_lots: j.completed_lots,
+      failed_lots: j.failed_lots,
+      created_at: iso(j.created_at),
+      started_at: iso(j.started_at),
+      finished_at: iso(j.finished_at),
+      ...(j.delivery_id ? { webhook_delivery_id: j.delivery_id } : {}),
+    };
+  }
+
+  results(id: string, offset: number, limit: number) {
+    const j = sql.getJob(this.ctx.store.db, id);
+    if (!j) throw new HttpError(404, "not_found", `no job ${id}`);
+    const rows = sql.results(this.ctx.store.db, id, offset, limit);
+    return {
+      job_id: id,
+      status: j.status,
+      total: j.total_lots,
+      offset,
+      limit,
+      next_offset: offset + rows.length < j.total_lots ? offset + rows.length : null,
+      results: rows.map((r) => ({ index: r.idx, status: r.status, result: r.result === null ? null : JSON.parse(r.result), error: r.error })),
+    };
+  }
+
+  /** The queue handler: processes pending items in chunks (a restart resumes where it stopped), then finishes the job. */
+  async run(job: Job<{ id: string }>, jctx: JobContext): Promise<void> {
+    const id = job.payload.id;
+    const j = sql.getJob(this.ctx.store.db, id);
+    if (!j || j.finished_at !== null) return;
+    await this.ctx.store.write((db) => sql.markRunning(db, id, this.ctx.clock.now()));
+    for (;;) {
+      if (jctx.signal.aborted) throw new Error("job interrupted");
+      const batch = sql.pendingItems(this.ctx.store.db, id, CHUNK);
+      if (batch.length === 0) break;
+      const outcomes = await this.process(j.type as JobType, batch.map((b) => JSON.parse(b.item)));
+      await this.ctx.store.write((db) => {
+        const now = this.ctx.clock.now();
+        batch.forEach((b, i) => sql.finishItem(db, id, b.idx, outcomes[i]!.ok, outcomes[i]!.result, outcomes[i]!.error ?? null, now));
+        const c = sql.countItems(db, id);
+        sql.updateCounts(db, id, c.completed, c.failed);
+      });
+    }
+    await this.ctx.store.write((db) => this.finish(db, id));
+  }
+
+  private finish(db: import("../../store/sqlite").Db, id: string): void {
+    const j = sql.getJob(db, id)!;
+    if (j.finished_at !== null) return;
+    const c = sql.countItems(db, id);
+    const status = c.failed === 0 ? "completed" : c.completed === 0 ? "failed" : "partially_completed";
+    const now = this.ctx.clock.now();
+    const timestamp = new Date(now).toISOString();
+    let deliveryId: string | null = null;
+    if (j.webhook_url && this.engine) {
+      // Exactly the batch service's completion body, signed with jobs.secret by the delivery engine.
+      const body = JSON.stringify({
+        job_id: id,
+        status,
+        timestamp,
+        total_lots: j.total_lots,
+        completed_lots: c.completed,
+        failed_lots: c.failed,
+        webhook_url: j.webhook_url,
+        results_available: c.completed + c.failed > 0,
+      });
+      deliveryId = this.engine.createJobWebhook(db, j.webhook_url, status === "failed" ? "job.failed" : "job.completed", body);
+    }
+    sql.finishJob(db, id, status, c.completed, c.failed, deliveryId, now);
+    this.ctx.bus.publish(db, {
+      name: status === "failed" ? "job.failed" : "job.completed",
+      data: { job_id: id, type: j.type, status, total_lots: j.total_lots, completed_lots: c.completed, failed_lots: c.failed },
+    });
+  }
+
+  private async process(type: JobType, items: unknown[]): Promise<ItemOutcome[]> {
+    switch (type) {
+      case "moodle.import":
+        return this.moodleImport(items);
+      case "recommendations.rebuild":
+        return this.each(items, async (it) => {
+          const fn = this.ctx.capabilities.recommendationsRebuild;
+          if (!fn) throw new Error("the recommender is not available in this ferry");
+          return fn(rebuildItem.parse(it));
+        });
+      case "webhooks.replay":
+        return this.each(items, async (it) => {
+          if (!this.engine) throw new Error("webhooks are not available");
+          const r = await this.ctx.store.write((db) => this.engine!.replay(db, String(it)));
+          if (!r.ok) throw new Error(r.message);
+          return { replayed: true };
+        });
+    }
+  }
+
+  private async each(items: unknown[], fn: (item: unknown) => Promise<unknown>): Promise<ItemOutcome[]> {
+    const out: ItemOutcome[] = [];
+    for (const it of items) {
+      try {
+        out.push({ ok: true, result: await fn(it) });
+      } catch (err) {
+        out.push({ ok: false, error: errorText(err) });
+      }
+    }
+    return out;
+  }
+
+  /** A chunk goes through the live pipeline at once; if it is refused, each row is tried alone to find the bad ones. */
+  private async moodleImport(items: unknown[]): Promise<ItemOutcome[]> {
+    const ingest = this.ctx.capabilities.moodleIngest;
+    if (!ingest) return items.map(() => ({ ok: false, error: "the Moodle pipeline is not available in this ferry" }));
+    try {
+      const r = await ingest(items);
+      if (items.length === 1) return [{ ok: true, result: r }];
+      return items.map(() => ({ ok: true, result: { ingested: true } }));
+    } catch (err) {
+      if (items.length === 1) return [{ ok: false, error: errorText(err) }];
+    }
+    return this.each(items, (it) => ingest([it]));
+  }
+}
