@@ -8,7 +8,17 @@ import { BUN, tempDir, waitFor } from "../helpers/ferry";
 const CHILD = join(import.meta.dir, "worker-child.ts");
 
 function spawnWorker(db: string, leaseMs: number, concurrency = 2) {
-  return Bun.spawn([BUN, CHILD, db, String(leaseMs), String(concurrency)], { stdout: "ignore", stderr: "inherit" });
+  return Bun.spawn([BUN, CHILD, db, String(leaseMs), String(concurrency)], { stdout: "pipe", stderr: "inherit" });
+}
+
+/** Resolves once the worker printed "ready" (its queue is started). */
+async function ready(proc: ReturnType<typeof spawnWorker>): Promise<void> {
+  let out = "";
+  for await (const chunk of proc.stdout as ReadableStream<Uint8Array>) {
+    out += new TextDecoder().decode(chunk);
+    if (out.includes("ready")) return;
+  }
+  throw new Error("worker exited before it was ready");
 }
 
 function seed(db: string, jobs: Array<Record<string, unknown>>): number[] {
@@ -46,8 +56,11 @@ test("a worker killed with SIGKILL mid-job: the job is recovered after the lease
 
 test("two worker processes on one database never run the same job", async () => {
   const db = join(tempDir(), "contention.db");
-  const ids = seed(db, Array.from({ length: 300 }, (_, i) => ({ sleepMs: i % 3 })));
+  seed(db, []);
   const workers = [spawnWorker(db, 30_000, 4), spawnWorker(db, 30_000, 4)];
+  await Promise.all(workers.map(ready));
+  // Both workers are polling before any job exists, so both really compete for every job.
+  const ids = seed(db, Array.from({ length: 300 }, (_, i) => ({ sleepMs: 1 + (i % 3) })));
   const store = openStore({ path: db, readonly: true });
   try {
     await waitFor(() => store.db.prepare("SELECT count(*) FROM jobs WHERE status = 'done'").pluck().get() === ids.length, 30_000, "all jobs done");
