@@ -94,6 +94,13 @@ export function freePort(): number {
 
 let binary: Promise<string> | null = null;
 
+// Children still alive when the test run ends (a failed test skipped its cleanup) are killed,
+// so no ferry outlives the suite.
+const children = new Set<Bun.Subprocess>();
+process.on("exit", () => {
+  for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
+});
+
 /** Compiles the current sources to a single binary once per test run (what `npm run build` makes). */
 export function ensureBinary(): Promise<string> {
   binary ??= (async () => {
@@ -119,6 +126,8 @@ export async function spawnFerry(
   const cmd = exe ? [exe, "serve", "--config", configPath, ...(opts.args ?? [])] : [BUN, join(ROOT, "src/main.ts"), "serve", "--config", configPath, ...(opts.args ?? [])];
   let out = "";
   const proc = Bun.spawn(cmd, { cwd: opts.cwd ?? ROOT, env: { ...process.env, ...(opts.env ?? {}) }, stdout: "pipe", stderr: "pipe" });
+  children.add(proc);
+  void proc.exited.then(() => children.delete(proc));
   const drain = async (stream: ReadableStream<Uint8Array>) => {
     for await (const chunk of stream) out += new TextDecoder().decode(chunk);
   };
