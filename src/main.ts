@@ -15,6 +15,10 @@ Commands:
   serve           run the daemon (default)
   check-config    validate the config file and print it with secrets masked
   migrate         apply database migrations and exit
+  import FILE     load a Moodle logstore CSV export or observer JSONL through the pipeline
+                  [--course-structure FILE] [--course-id N] [--batch N] [--quiet]
+  evaluate FILE   offline evaluation (time split): HR@k, NDCG@k, coverage vs popularity and random
+                  [--course-structure FILE] [--split-at ISO | --split-fraction 0.5] [--k N] [--seed N] [--json]
   version         print the version
   help            this text
 
@@ -30,6 +34,9 @@ const commands: Record<string, Command> = {
   serve: (path) => serve(path),
   "check-config": (path) => checkConfig(path),
   migrate: (path) => migrate(path),
+  // These take their own options, so they read the full argv (the generic parse above drops unknown ones).
+  import: (path) => import("./cli/import").then((m) => m.importCommand(path, process.argv.slice(2))),
+  evaluate: (path) => import("./cli/evaluate").then((m) => m.evaluateCommand(path, process.argv.slice(2))),
   version: () => console.log(VERSION),
   help: () => console.log(HELP),
 };

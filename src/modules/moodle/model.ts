@@ -16,17 +16,20 @@ export const int = z.union([
   z.number().int(),
   z.string().regex(/^\s*-?\d+\s*$/, "expected an integer or an integer string").transform(Number),
 ]);
-/** Like `num` but null, undefined and "" mean "no value". */
-export const optNum = z
-  .union([z.null(), z.undefined(), z.literal(""), z.number(), z.string().regex(NUMERIC, "expected a number, a numeric string or null").transform(Number)])
-  .transform((v) => (v === "" || v === undefined ? null : v));
-export const optInt = z
-  .union([z.null(), z.undefined(), z.literal(""), z.number().int(), z.string().regex(/^\s*-?\d+\s*$/, "expected an integer, an integer string or null").transform(Number)])
-  .transform((v) => (v === "" || v === undefined ? null : v));
-const optStr = z.union([z.string(), z.null(), z.undefined()]).transform((v) => v ?? null);
-const optBool = z
-  .union([z.boolean(), z.null(), z.undefined(), z.literal(""), z.number(), z.string().regex(/^\s*-?\d+\s*$/).transform(Number)])
-  .transform((v) => (v === "" || v === undefined || v === null ? null : typeof v === "boolean" ? v : v !== 0));
+/** Wraps a schema so a missing key, null and "" all mean "no value" (null). */
+function nullable<S extends z.ZodType>(schema: S) {
+  return z
+    .union([z.null(), z.literal(""), schema])
+    .optional()
+    .transform((v): z.output<S> | null => (v === "" || v === undefined ? null : (v as z.output<S> | null)));
+}
+/** Like `num` but null, a missing key and "" mean "no value". */
+export const optNum = nullable(z.union([z.number(), z.string().regex(NUMERIC, "expected a number, a numeric string or null").transform(Number)]));
+export const optInt = nullable(z.union([z.number().int(), z.string().regex(/^\s*-?\d+\s*$/, "expected an integer, an integer string or null").transform(Number)]));
+const optStr = z.string().nullish().transform((v) => v ?? null);
+const optBool = nullable(z.union([z.boolean(), z.number(), z.string().regex(/^\s*-?\d+\s*$/, "expected a boolean, 0/1 or null").transform(Number)])).transform((v) =>
+  v === null ? null : typeof v === "boolean" ? v : v !== 0,
+);
 
 /** One Moodle log: the observer's fields, get_data()/logstore fields and our plugin's enrichment. */
 export const moodleLog = z.looseObject({

@@ -102,19 +102,79 @@ function withEventname(raw: unknown): unknown {
   return raw;
 }
 
+// Fast path for the common, clean shapes (what observers and exports send): it accepts a strict
+// subset of what the zod schema accepts and produces the same values; anything else goes through
+// zod, which stays the single source of truth for what is valid and for the error messages.
+const INT_FIELDS = ["id", "objectid", "edulevel", "contextid", "contextlevel", "contextinstanceid", "relateduserid", "sectionid", "gradeitem", "completionstate"] as const;
+const NUM_FIELDS = ["grade", "finalgrade", "grademax"] as const;
+const STR_FIELDS = ["component", "action", "target", "objecttable", "crud", "modname", "cmname"] as const;
+const INT_TEXT = /^-?\d+$/;
+const NUM_TEXT = /^-?\d+(?:\.\d+)?$/;
+const FAIL = Symbol("fail");
+
+function fInt(v: unknown): number | null | typeof FAIL {
+  if (v === undefined || v === null || v === "") return null;
+  if (typeof v === "number") return Number.isInteger(v) ? v : FAIL;
+  if (typeof v === "string" && INT_TEXT.test(v)) return Number(v);
+  return FAIL;
+}
+function fNum(v: unknown): number | null | typeof FAIL {
+  if (v === undefined || v === null || v === "") return null;
+  if (typeof v === "number") return Number.isFinite(v) ? v : FAIL;
+  if (typeof v === "string" && NUM_TEXT.test(v)) return Number(v);
+  return FAIL;
+}
+
+export function fastLog(raw: unknown): MoodleLog | null {
+  if (!raw || typeof raw !== "object" || Array.isArray(raw)) return null;
+  const o = raw as Record<string, unknown>;
+  if (typeof o.eventname !== "string" || o.eventname.length === 0) return null;
+  const out: Record<string, unknown> = { eventname: o.eventname, other: o.other };
+  for (const k of ["userid", "courseid", "timecreated"] as const) {
+    const v = fInt(o[k]);
+    if (v === FAIL || v === null) return null;
+    out[k] = v;
+  }
+  for (const k of INT_FIELDS) {
+    const v = fInt(o[k]);
+    if (v === FAIL) return null;
+    out[k] = v;
+  }
+  for (const k of NUM_FIELDS) {
+    const v = fNum(o[k]);
+    if (v === FAIL) return null;
+    out[k] = v;
+  }
+  for (const k of STR_FIELDS) {
+    const v = o[k];
+    if (v === undefined || v === null) out[k] = null;
+    else if (typeof v === "string") out[k] = v;
+    else return null;
+  }
+  const s = o.success;
+  if (s === undefined || s === null || s === "") out.success = null;
+  else if (typeof s === "boolean") out.success = s;
+  else return null;
+  return out as MoodleLog;
+}
+
 /** Validates logs[i] and builds rows; the first failing log becomes a 422 naming `logs[i].field`. */
 export function validateLogs(logs: unknown[], prefix = "logs"): LogRow[] {
   const rows: LogRow[] = new Array(logs.length);
   for (let i = 0; i < logs.length; i++) {
     const raw = logs[i];
-    const r = moodleLog.safeParse(withEventname(raw));
-    if (!r.success) {
-      const problems = zodProblems(r.error, `${prefix}[${i}]`);
-      const first = problems[0]!;
-      throw new HttpError(422, "validation_failed", `invalid Moodle log: ${first.path}: ${first.message}`, problems);
+    let log = fastLog(raw);
+    if (!log) {
+      const r = moodleLog.safeParse(withEventname(raw));
+      if (!r.success) {
+        const problems = zodProblems(r.error, `${prefix}[${i}]`);
+        const first = problems[0]!;
+        throw new HttpError(422, "validation_failed", `invalid Moodle log: ${first.path}: ${first.message}`, problems);
+      }
+      log = r.data;
     }
     try {
-      rows[i] = toRow(r.data, raw);
+      rows[i] = toRow(log, raw);
     } catch (err) {
       if (err instanceof OtherParseError) {
         throw new HttpError(422, "validation_failed", `invalid Moodle log: ${prefix}[${i}].other: ${err.message}`, [{ path: `${prefix}[${i}].other`, message: err.message }]);

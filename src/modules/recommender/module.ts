@@ -1,6 +1,40 @@
 import type { AppContext, FeatureModule } from "../../context";
+import { family } from "../../http/metrics";
+import { recommenderRoutes } from "./index";
+import { PIPELINE_JOB, recommenderFor, snapshotPattern } from "./service";
 
-/** Wires the recommender feature into the daemon: routes, job kinds, maintenance services, health. */
-export function createRecommenderModule(_ctx: AppContext): FeatureModule {
-  return { name: "recommender" };
+/** Wires the recommender: the pipeline job, Q-table snapshots (croner + shutdown), routes, health. */
+export function createRecommenderModule(ctx: AppContext): FeatureModule {
+  const service = recommenderFor(ctx);
+  ctx.queue.register(PIPELINE_JOB, {
+    // One at a time: events are processed per course in order, and learning must be deterministic.
+    concurrency: 1,
+    maxAttempts: 10,
+    backoff: { type: "exponential", baseMs: 500, maxMs: 60_000, jitter: 0.2 },
+    handler: () => service.runPipeline(),
+  });
+  ctx.scheduler.add({ name: "recommender.snapshot", pattern: snapshotPattern(ctx.config().recommender.snapshot_every), run: () => service.snapshot() });
+  // Runs after the queue stopped (Daemon.stop), so the snapshot includes every processed event.
+  ctx.onShutdown(() => service.snapshotNow());
+  ctx.capabilities.recommendationsRebuild = async (item) => ({ refreshed: await ctx.store.write((db) => service.engine.rebuild(db, item)) });
+  ctx.addHealth("recommender", () => ({
+    ok: true,
+    last_seq: service.engine.q.lastSeq,
+    courses: service.engine.q.courses.size,
+    pending_events: service.pendingEvents(),
+  }));
+  ctx.metrics.addCollector(() =>
+    [
+      family("ferry_recommender_events_processed_total", "counter", "Moodle events run through the pipeline by this process.", [[{}, service.processed]]),
+      family("ferry_recommender_pending_events", "gauge", "Stored Moodle events not processed yet.", [[{}, service.pendingEvents()]]),
+    ].join("\n"),
+  );
+  return {
+    name: "recommender",
+    routes: recommenderRoutes(ctx, service),
+    start() {
+      const r = service.engine.load();
+      if (r.replayed) ctx.log.info({ snapshotSeq: r.snapshotSeq, replayed: r.replayed }, "Q-tables restored from snapshot and replayed");
+    },
+  };
 }

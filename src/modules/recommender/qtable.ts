@@ -17,13 +17,22 @@ export interface Transition {
 
 interface Table {
   q: Map<string, number[]>;
+  /** How often each (state, action) was learned from (untried actions rank after tried ones). */
+  n: Map<string, number[]>;
   updates: number;
+}
+
+export interface Lookup {
+  values: number[];
+  counts: number[];
+  source: "course" | "global" | "nearest";
+  distance?: number;
 }
 
 export interface QSnapshotData {
   v: 1;
-  courses: Record<string, { updates: number; q: Record<string, number[]> }>;
-  global: { updates: number; q: Record<string, number[]> };
+  courses: Record<string, { updates: number; q: Record<string, number[]>; n: Record<string, number[]> }>;
+  global: { updates: number; q: Record<string, number[]>; n: Record<string, number[]> };
 }
 
 /**
@@ -33,7 +42,7 @@ export interface QSnapshotData {
  */
 export class QTables {
   courses = new Map<number, Table>();
-  global: Table = { q: new Map(), updates: 0 };
+  global: Table = { q: new Map(), n: new Map(), updates: 0 };
   /** The state_history seq of the last transition applied. */
   lastSeq = 0;
 
@@ -44,7 +53,7 @@ export class QTables {
 
   private course(c: number): Table {
     let t = this.courses.get(c);
-    if (!t) this.courses.set(c, (t = { q: new Map(), updates: 0 }));
+    if (!t) this.courses.set(c, (t = { q: new Map(), n: new Map(), updates: 0 }));
     return t;
   }
 
@@ -63,6 +72,9 @@ export class QTables {
       for (let i = 1; i < N_ACTIONS; i++) if (next[i]! > max) max = next[i]!;
     }
     row[a] = row[a]! + alpha * (r + gamma * max - row[a]!);
+    let counts = t.n.get(k);
+    if (!counts) t.n.set(k, (counts = new Array(N_ACTIONS).fill(0)));
+    counts[a]!++;
     t.updates++;
   }
 
@@ -74,24 +86,20 @@ export class QTables {
   }
 
   /** Q-values for a state: the course's own, the global prior for courses with little data, else the nearest known state. */
-  lookup(course: number, s: readonly number[], minCourseUpdates: number): { values: number[]; source: "course" | "global" | "nearest"; distance?: number } | null {
+  lookup(course: number, s: readonly number[], minCourseUpdates: number): Lookup | null {
     const t = this.courses.get(course);
     const key = stateKey(s);
-    if (t && t.updates >= minCourseUpdates) {
-      const own = t.q.get(key);
-      if (own) return { values: own, source: "course" };
-    }
-    const g = this.global.q.get(globalKey(s));
-    if (g && (!t || t.updates < minCourseUpdates)) return { values: g, source: "global" };
-    if (t) {
-      const own = t.q.get(key);
-      if (own) return { values: own, source: "course" };
-    }
-    if (g) return { values: g, source: "global" };
+    const gk = globalKey(s);
+    const own = t?.q.get(key);
+    const g = this.global.q.get(gk);
+    if (own && t!.updates >= minCourseUpdates) return { values: own, counts: t!.n.get(key)!, source: "course" };
+    if (g) return { values: g, counts: this.global.n.get(gk)!, source: "global" };
+    if (own) return { values: own, counts: t!.n.get(key)!, source: "course" };
     // Nearest known state of this course (L1 over the dimensions, each scaled to its range).
     const pool = t && t.q.size ? t.q : null;
     if (!pool) return null;
     let best: number[] | null = null;
+    let bestCounts: number[] | null = null;
     let bestD = Infinity;
     let bestKey = "";
     for (const [k, row] of pool) {
@@ -100,19 +108,21 @@ export class QTables {
       if (d < bestD || (d === bestD && k < bestKey)) {
         bestD = d;
         best = row;
+        bestCounts = t!.n.get(k)!;
         bestKey = k;
       }
     }
-    return best ? { values: best, source: "nearest", distance: Math.round(bestD * 100) / 100 } : null;
+    return best ? { values: best, counts: bestCounts!, source: "nearest", distance: Math.round(bestD * 100) / 100 } : null;
   }
 
-  courseTable(course: number): { updates: number; q: Record<string, number[]> } | null {
+  courseTable(course: number): { updates: number; q: Record<string, number[]>; n: Record<string, number[]> } | null {
     const t = this.courses.get(course);
-    return t ? { updates: t.updates, q: Object.fromEntries([...t.q].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) } : null;
+    const sorted = (m: Map<string, number[]>) => Object.fromEntries([...m].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    return t ? { updates: t.updates, q: sorted(t.q), n: sorted(t.n) } : null;
   }
 
   toJSON(): QSnapshotData {
-    const dump = (t: Table) => ({ updates: t.updates, q: Object.fromEntries(t.q) });
+    const dump = (t: Table) => ({ updates: t.updates, q: Object.fromEntries(t.q), n: Object.fromEntries(t.n) });
     const courses: QSnapshotData["courses"] = {};
     for (const [c, t] of this.courses) courses[c] = dump(t);
     return { v: 1, courses, global: dump(this.global) };
@@ -120,14 +130,14 @@ export class QTables {
 
   load(data: QSnapshotData, lastSeq: number): void {
     this.courses.clear();
-    for (const [c, t] of Object.entries(data.courses)) this.courses.set(Number(c), { updates: t.updates, q: new Map(Object.entries(t.q)) });
-    this.global = { updates: data.global.updates, q: new Map(Object.entries(data.global.q)) };
+    for (const [c, t] of Object.entries(data.courses)) this.courses.set(Number(c), { updates: t.updates, q: new Map(Object.entries(t.q)), n: new Map(Object.entries(t.n)) });
+    this.global = { updates: data.global.updates, q: new Map(Object.entries(data.global.q)), n: new Map(Object.entries(data.global.n)) };
     this.lastSeq = lastSeq;
   }
 
   reset(): void {
     this.courses.clear();
-    this.global = { q: new Map(), updates: 0 };
+    this.global = { q: new Map(), n: new Map(), updates: 0 };
     this.lastSeq = 0;
   }
 }

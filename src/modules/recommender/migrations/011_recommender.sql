@@ -73,7 +73,9 @@ CREATE TABLE recommendations (
   user_id      INTEGER NOT NULL,
   course_id    INTEGER NOT NULL,
   module_id    INTEGER NOT NULL,
-  body         TEXT NOT NULL,
+  body         TEXT NOT NULL,   -- the GET answer with the configured top_k
+  full         TEXT NOT NULL,   -- the same with the 10 best, for ?k=
+  k            INTEGER NOT NULL,
   generated_at INTEGER NOT NULL,
   PRIMARY KEY (user_id, module_id, course_id)
 ) WITHOUT ROWID;

@@ -1,0 +1,83 @@
+import { parseArgs } from "node:util";
+import { existsSync } from "node:fs";
+import pino from "pino";
+import { loadConfig } from "../config/load";
+import { openStore } from "../store/db";
+import { Engine } from "../modules/recommender/engine";
+import { fileSize, ingestRows, loadStructureFile, readLogs, refreshDeferred, toRows, type ImportSummary } from "../modules/moodle/importer";
+import type { Learner } from "../modules/recommender/state";
+import { UsageError } from "./common";
+
+/** ferry import FILE [--course-structure FILE] [--course-id N] [--batch N]: history through the live pipeline. */
+export async function importCommand(configPath: string, args: string[]): Promise<void> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { config: { type: "string", short: "c" }, "course-structure": { type: "string" }, "course-id": { type: "string" }, batch: { type: "string" }, quiet: { type: "boolean" } },
+  });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const { values, positionals } = parsed;
+  // argv as given: the command name first, then its file.
+  const file = positionals[0] === "import" ? positionals[1] : positionals[0];
+  if (!file) throw new UsageError("import needs a FILE (logstore CSV export or JSONL of observer payloads)");
+  if (!existsSync(file)) throw new UsageError(`no such file: ${file}`);
+  const config = loadConfig(configPath);
+  const store = openStore({ path: config.storage.path, durability: config.storage.durability, busyTimeoutMs: config.storage.busy_timeout });
+  const engine = new Engine(store, () => config, pino({ level: "silent" }));
+  engine.load();
+  try {
+    if (values["course-structure"]) {
+      const s = loadStructureFile(store, engine, values["course-structure"], values["course-id"] ? Number(values["course-id"]) : undefined);
+      console.error(`ferry: course structure loaded: course ${s.course_id}, ${s.modules} modules`);
+    }
+    const summary = runImport(store, engine, file, { batch: values.batch ? Number(values.batch) : 100_000, progress: !values.quiet && process.stderr.isTTY });
+    // A snapshot now, so the daemon's next start does not replay the whole history.
+    store.writeNow((db) => engine.snapshot(db, Date.now()));
+    const rate = Math.round(summary.rows / Math.max(summary.seconds, 1e-9));
+    console.log(
+      `ferry: imported ${file}: ${summary.rows} rows, ${summary.inserted} new, ${summary.duplicates} duplicates, ${summary.invalid} invalid; ` +
+        `${summary.transitions} learner transitions; ${summary.seconds.toFixed(1)} s (${rate} rows/s)`,
+    );
+    for (const e of summary.firstErrors) console.log(`  invalid: ${e}`);
+  } finally {
+    store.close();
+  }
+}
+
+export function runImport(store: ReturnType<typeof openStore>, engine: Engine, file: string, opts: { batch: number; progress: boolean }): ImportSummary {
+  const total = fileSize(file);
+  const started = performance.now();
+  const summary: ImportSummary = { rows: 0, inserted: 0, duplicates: 0, invalid: 0, firstErrors: [], transitions: 0, seconds: 0 };
+  let lastDraw = 0;
+  const draw = (bytes: number, force = false) => {
+    if (!opts.progress) return;
+    const now = performance.now();
+    if (!force && now - lastDraw < 100) return;
+    lastDraw = now;
+    const frac = total ? Math.min(1, bytes / total) : 1;
+    const width = 30;
+    const filled = Math.round(frac * width);
+    const rate = Math.round(summary.rows / Math.max((now - started) / 1000, 1e-9));
+    process.stderr.write(`\r[${"#".repeat(filled)}${"-".repeat(width - filled)}] ${(frac * 100).toFixed(0).padStart(3)}%  ${summary.rows} rows  ${rate} rows/s `);
+  };
+  let bytesRead = 0;
+  const deferred = new Map<Learner, Set<number>>();
+  for (const logs of readLogs(file, opts.batch, (b) => (bytesRead = b))) {
+    const rows = toRows(logs, summary.rows, summary);
+    const r = ingestRows(store, engine, rows, Date.now(), deferred);
+    summary.rows += logs.length;
+    summary.inserted += r.inserted;
+    summary.duplicates += rows.length - r.inserted;
+    summary.transitions += r.transitions;
+    draw(bytesRead);
+  }
+  refreshDeferred(store, engine, deferred);
+  draw(total, true);
+  if (opts.progress) process.stderr.write("\n");
+  summary.seconds = (performance.now() - started) / 1000;
+  return summary;
+}

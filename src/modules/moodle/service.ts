@@ -1,0 +1,181 @@
+import type { AppContext } from "../../context";
+import { HttpError, validate } from "../../http/errors";
+import { prepared } from "../../store/prepared";
+import type { Db } from "../../store/sqlite";
+import type { Queue } from "../../queue";
+import { applyStructure, readStructure } from "../recommender/structure";
+import { PIPELINE_JOB, recommenderFor } from "../recommender/service";
+import { courseStructureBody, enrolEvent, EVENT_TYPES, gradeEvent, userEvent, webhookBatch, type EventType } from "./model";
+import { dedupeKey, validateLogs, type LogRow } from "./normalize";
+
+const INSERT_LOG = `INSERT INTO log_events (dkey, batch_id, userid, relateduserid, courseid, eventname, component, action, target, objectid, edulevel, contextinstanceid, contextlevel, timecreated, other, enrich, raw, received_at, processed)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dkey) DO NOTHING`;
+
+const MULTI = 50;
+const MULTI_LOG = INSERT_LOG.replace(/VALUES \(([^)]*)\)/, (_, one: string) => "VALUES " + Array.from({ length: MULTI }, () => `(${one})`).join(", ")) + " RETURNING id, dkey";
+
+/** Inserts logs (duplicates skipped by dkey); returns how many were new. Shared by the webhook, the jobs API and `ferry import`. */
+export function insertLogs(db: Db, rows: LogRow[], batchId: string | null, now: number, processed = 0, inserted?: (row: LogRow, id: number) => void): number {
+  const ins = prepared(db, INSERT_LOG);
+  let n = 0;
+  let start = 0;
+  if (rows.length >= MULTI) {
+    // Big batches (imports): 50 rows per statement; RETURNING names the rows that were new.
+    const multi = prepared<unknown[], { id: number; dkey: number }>(db, MULTI_LOG);
+    const params: unknown[] = new Array(MULTI * 19);
+    for (; start + MULTI <= rows.length; start += MULTI) {
+      const byKey = new Map<number, LogRow>();
+      for (let j = 0; j < MULTI; j++) {
+        const r = rows[start + j]!;
+        const o = j * 19;
+        params[o] = r.dkey; params[o + 1] = batchId; params[o + 2] = r.userid; params[o + 3] = r.relateduserid; params[o + 4] = r.courseid;
+        params[o + 5] = r.eventname; params[o + 6] = r.component; params[o + 7] = r.action; params[o + 8] = r.target; params[o + 9] = r.objectid;
+        params[o + 10] = r.edulevel; params[o + 11] = r.contextinstanceid; params[o + 12] = r.contextlevel; params[o + 13] = r.timecreated;
+        params[o + 14] = r.other; params[o + 15] = r.enrich; params[o + 16] = r.raw; params[o + 17] = now; params[o + 18] = processed;
+        byKey.set(r.dkey, r);
+      }
+      // Two rows of one statement with the same dkey: the second is the duplicate.
+      if (byKey.size < MULTI) break; // the row-by-row loop below takes it from here
+      for (const got of multi.all(...params)) {
+        n++;
+        inserted?.(byKey.get(got.dkey)!, got.id);
+      }
+    }
+  }
+  for (let i = start; i < rows.length; i++) {
+    const r = rows[i]!;
+    const res = ins.run(r.dkey, batchId, r.userid, r.relateduserid, r.courseid, r.eventname, r.component, r.action, r.target, r.objectid, r.edulevel, r.contextinstanceid, r.contextlevel, r.timecreated, r.other, r.enrich, r.raw, now, processed);
+    if (res.changes) {
+      n++;
+      inserted?.(r, Number(res.lastInsertRowid));
+    }
+  }
+  return n;
+}
+
+/** Stores a batch and enqueues its pipeline job in the same transaction. */
+export function storeBatch(db: Db, queue: Queue, rows: LogRow[], eventId: string | null, now: number): { accepted: number; duplicates: number } {
+  if (eventId !== null) {
+    const fresh = prepared(db, "INSERT INTO moodle_batches (event_id, received_at, logs) VALUES (?, ?, ?) ON CONFLICT (event_id) DO NOTHING").run(eventId, now, rows.length).changes;
+    if (!fresh) return { accepted: 0, duplicates: rows.length };
+  }
+  const accepted = insertLogs(db, rows, eventId, now);
+  if (accepted > 0) queue.enqueue(db, { kind: PIPELINE_JOB, payload: { batch: eventId, logs: accepted } });
+  return { accepted, duplicates: rows.length - accepted };
+}
+
+export class MoodleService {
+  constructor(private ctx: AppContext) {}
+
+  /** POST /webhook/moodle-events. */
+  async ingestBatch(body: unknown): Promise<{ status: "accepted"; event_id: string | null; events_received: number; accepted: number; duplicates: number }> {
+    const logs = body && typeof body === "object" && !Array.isArray(body) ? (body as { logs?: unknown }).logs : undefined;
+    if (logs === undefined || logs === null || (Array.isArray(logs) && logs.length === 0)) throw new HttpError(400, "no_logs", "No logs provided");
+    const batch = validate(webhookBatch, body);
+    const rows = validateLogs(batch.logs);
+    const eventId = batch.event_id ?? null;
+    const now = Date.now();
+    const r = await this.ctx.store.write((db) => storeBatch(db, this.ctx.queue, rows, eventId, now));
+    return { status: "accepted", event_id: eventId, events_received: rows.length, accepted: r.accepted, duplicates: r.duplicates };
+  }
+
+  /** The jobs API's moodle.import: same validation and storage as the webhook. */
+  async ingestLogs(logs: unknown[]): Promise<{ accepted: number; duplicates: number }> {
+    const rows = validateLogs(logs);
+    const now = Date.now();
+    return this.ctx.store.write((db) => storeBatch(db, this.ctx.queue, rows, null, now));
+  }
+
+  /** POST /api/v1/events/moodle/{type}. */
+  async typedEvent(type: string, body: unknown): Promise<{ status: "ok"; event: EventType }> {
+    if (!(EVENT_TYPES as readonly string[]).includes(type)) {
+      throw new HttpError(404, "unknown_event_type", `unknown Moodle event type "${type}"; known types: ${EVENT_TYPES.join(", ")}`, { known: EVENT_TYPES });
+    }
+    const t = type as EventType;
+    const now = Date.now();
+    const staffRoles = this.ctx.config().moodle.staff_role_ids;
+    let invalidate: number | null = null;
+    let write: (db: Db) => void;
+    if (t === "user_created" || t === "user_updated") {
+      const e = validate(userEvent, body);
+      write = (db) => {
+        prepared(
+          db,
+          `INSERT INTO moodle_users (user_id, username, firstname, lastname, email, idnumber, phone1, city, country, suspended, deleted, timecreated, timemodified, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (user_id) DO UPDATE SET username = excluded.username, firstname = excluded.firstname, lastname = excluded.lastname,
+           email = excluded.email, idnumber = excluded.idnumber, phone1 = excluded.phone1, city = excluded.city, country = excluded.country, suspended = excluded.suspended,
+           deleted = excluded.deleted, timecreated = coalesce(excluded.timecreated, moodle_users.timecreated), timemodified = excluded.timemodified, updated_at = excluded.updated_at`,
+        ).run(e.userid, e.username, e.firstname, e.lastname, e.email, e.idnumber, e.phone1, e.city, e.country, e.suspended ? 1 : 0, e.deleted ? 1 : 0, e.timecreated, e.timemodified, now);
+        this.ctx.bus.publish(db, { name: `moodle.${t}`, context: { userId: String(e.userid) }, data: e });
+      };
+    } else if (t === "user_enrolled") {
+      const e = validate(enrolEvent, body);
+      if (e.roleid !== null && staffRoles.includes(e.roleid)) invalidate = e.courseid;
+      write = (db) => {
+        prepared(
+          db,
+          `INSERT INTO moodle_enrolments (enrollment_id, user_id, course_id, role_id, status, timestart, timeend, timecreated, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (enrollment_id) DO UPDATE SET user_id = excluded.user_id, course_id = excluded.course_id, role_id = excluded.role_id, status = excluded.status,
+           timestart = excluded.timestart, timeend = excluded.timeend, timecreated = excluded.timecreated, updated_at = excluded.updated_at`,
+        ).run(e.enrollmentid, e.userid, e.courseid, e.roleid, e.status, e.timestart, e.timeend, e.timecreated, now);
+        if (invalidate !== null) prepared(db, "INSERT OR IGNORE INTO course_staff (course_id, user_id) VALUES (?, ?)").run(e.courseid, e.userid);
+        this.ctx.bus.publish(db, { name: `moodle.${t}`, context: { userId: String(e.userid) }, data: e });
+      };
+    } else {
+      const e = validate(gradeEvent, body);
+      write = (db) => {
+        prepared(
+          db,
+          `INSERT INTO moodle_grades (grade_id, user_id, item_id, item_name, finalgrade, feedback, grader, timecreated, timemodified, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (grade_id) DO UPDATE SET user_id = excluded.user_id, item_id = excluded.item_id, item_name = excluded.item_name, finalgrade = excluded.finalgrade,
+           feedback = excluded.feedback, grader = excluded.grader, timecreated = excluded.timecreated, timemodified = excluded.timemodified, updated_at = excluded.updated_at`,
+        ).run(e.gradeid, e.userid, e.itemid, e.itemname, e.finalgrade, e.feedback, e.grader, e.timecreated, e.timemodified, now);
+        // The grade feeds the learner's score through the pipeline, as a user_graded event of its course.
+        const courseId = e.courseid ?? prepared<[number], number | null>(db, "SELECT course_id FROM grade_items WHERE item_id = ?").pluck().get(e.itemid) ?? null;
+        if (courseId !== null && e.finalgrade !== null) {
+          const time = e.timemodified ?? e.timecreated ?? Math.floor(now / 1000);
+          const eventname = "\\core\\event\\user_graded";
+          const other = JSON.stringify({ itemid: e.itemid, finalgrade: e.finalgrade, relateduserid: e.userid });
+          const row: LogRow = {
+            dkey: dedupeKey({ userid: e.userid, courseid: courseId, eventname, contextinstanceid: null, objectid: e.gradeid, timecreated: time * 1000 + (Math.round(e.finalgrade * 1000) % 1000) }),
+            userid: e.userid,
+            relateduserid: e.userid,
+            courseid: courseId,
+            eventname,
+            component: "core",
+            action: "graded",
+            target: "user",
+            objectid: e.gradeid,
+            edulevel: 1,
+            contextinstanceid: null,
+            contextlevel: 50,
+            timecreated: time,
+            other,
+            enrich: e.grademax !== null ? JSON.stringify({ grademax: e.grademax }) : null,
+            raw: JSON.stringify(body),
+          };
+          storeBatch(db, this.ctx.queue, [row], null, now);
+        }
+        this.ctx.bus.publish(db, { name: `moodle.${t}`, context: { userId: String(e.userid) }, data: e });
+      };
+    }
+    await this.ctx.store.write(write);
+    if (invalidate !== null) recommenderFor(this.ctx).engine.invalidateCourse(invalidate);
+    return { status: "ok", event: t };
+  }
+
+  async saveStructure(courseId: number, body: unknown) {
+    const parsed = validate(courseStructureBody, body);
+    const contents = Array.isArray(parsed) ? parsed : parsed.contents;
+    if (!Array.isArray(parsed) && parsed.course_id !== null && parsed.course_id !== courseId) {
+      throw new HttpError(422, "validation_failed", `course_id: the body is for course ${parsed.course_id}, the path names course ${courseId}`, [{ path: "course_id", message: `expected ${courseId}` }]);
+    }
+    const summary = await this.ctx.store.write((db) => applyStructure(db, courseId, contents, Date.now()));
+    recommenderFor(this.ctx).engine.invalidateCourse(courseId);
+    return { status: "ok", ...summary };
+  }
+
+  getStructure(courseId: number) {
+    return readStructure(this.ctx.store.db, courseId);
+  }
+}

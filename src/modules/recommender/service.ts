@@ -1,0 +1,124 @@
+import type { AppContext } from "../../context";
+import { HttpError } from "../../http/errors";
+import { prepared } from "../../store/prepared";
+import { ACTIONS } from "./actions";
+import { Engine } from "./engine";
+
+export const PIPELINE_JOB = "moodle.pipeline";
+export const NO_RECS = "No recommendations available yet";
+
+const services = new WeakMap<AppContext, RecommenderService>();
+
+/** The one recommender of a daemon (the moodle module enqueues into it and invalidates its caches). */
+export function recommenderFor(ctx: AppContext): RecommenderService {
+  let s = services.get(ctx);
+  if (!s) services.set(ctx, (s = new RecommenderService(ctx)));
+  return s;
+}
+
+/** croner pattern for a snapshot interval: whole seconds below a minute, else whole minutes, else hours. */
+export function snapshotPattern(ms: number): string {
+  const sec = Math.max(1, Math.round(ms / 1000));
+  if (sec < 60) return `*/${sec} * * * * *`;
+  const min = Math.round(sec / 60);
+  if (min < 60) return `0 */${min} * * * *`;
+  return `0 0 */${Math.min(23, Math.round(min / 60))} * * *`;
+}
+
+export class RecommenderService {
+  readonly engine: Engine;
+  processed = 0;
+
+  constructor(private ctx: AppContext) {
+    this.engine = new Engine(ctx.store, () => ctx.config(), ctx.log.child({ component: "recommender" }));
+  }
+
+  /** The queued pipeline job: drains pending events in batches, each batch one transaction. */
+  async runPipeline(): Promise<{ processed: number; transitions: number }> {
+    const size = this.ctx.config().recommender.batch_size;
+    let processed = 0;
+    let transitions = 0;
+    for (;;) {
+      let r;
+      try {
+        r = await this.ctx.store.write((db) => this.engine.processPending(db, size));
+      } catch (err) {
+        // The batch rolled back; memory may hold part of it, so rebuild from the database.
+        this.engine.resetCaches(true);
+        throw err;
+      }
+      processed += r.processed;
+      transitions += r.transitions;
+      if (r.processed < size) break;
+    }
+    this.processed += processed;
+    return { processed, transitions };
+  }
+
+  async snapshot(): Promise<{ written: boolean; lastSeq: number }> {
+    return this.ctx.store.write((db) => this.engine.snapshot(db, Date.now()));
+  }
+
+  snapshotNow(): { written: boolean; lastSeq: number } {
+    return this.ctx.store.writeNow((db) => this.engine.snapshot(db, Date.now()));
+  }
+
+  /** GET /api/recommendations/{user}/{module}: the stored row as is (fast path), sliced for ?k=. */
+  getOne(userId: number, moduleId: number, courseId: number | null, k: number | null): string {
+    const db = this.ctx.store.db;
+    const row =
+      courseId === null
+        ? prepared<[number, number], { body: string; full: string; k: number }>(db, "SELECT body, full, k FROM recommendations WHERE user_id = ? AND module_id = ? ORDER BY generated_at DESC LIMIT 1").get(userId, moduleId)
+        : prepared<[number, number, number], { body: string; full: string; k: number }>(db, "SELECT body, full, k FROM recommendations WHERE user_id = ? AND module_id = ? AND course_id = ?").get(userId, moduleId, courseId);
+    if (!row) return JSON.stringify(emptyAnswer(userId, moduleId, courseId));
+    if (k === null || k === row.k) return row.body;
+    const full = JSON.parse(row.full);
+    full.recommendations = full.recommendations.slice(0, k);
+    return JSON.stringify(full);
+  }
+
+  /** GET /api/v1/recommendations/{user}?course_id=: every module of the course (or all courses). */
+  getForUser(userId: number, courseId: number | null): Record<string, unknown> {
+    const db = this.ctx.store.db;
+    const rows =
+      courseId === null
+        ? prepared<[number], { body: string }>(db, "SELECT body FROM recommendations WHERE user_id = ? ORDER BY course_id, module_id").all(userId)
+        : prepared<[number, number], { body: string }>(db, "SELECT body FROM recommendations WHERE user_id = ? AND course_id = ? ORDER BY module_id").all(userId, courseId);
+    const modules = rows.map((r) => JSON.parse(r.body));
+    const out: Record<string, unknown> = { user_id: userId, course_id: courseId, modules };
+    if (modules.length === 0) out.message = NO_RECS;
+    return out;
+  }
+
+  /** GET /api/v1/recommender/qtable: the live Q-table of a course (ops: inspect what was learned). */
+  qtable(courseId: number | null): Record<string, unknown> {
+    const q = this.engine.q;
+    const snap = prepared<[], { last_seq: number; created_at: number }>(this.ctx.store.db, "SELECT last_seq, created_at FROM qtable_snapshots ORDER BY id DESC LIMIT 1").get();
+    const base = {
+      last_seq: q.lastSeq,
+      alpha: q.alpha,
+      gamma: q.gamma,
+      actions: ACTIONS.map((a) => `${a.type}:${a.time}`),
+      state_key: "level|module_idx|progress|score|phase|engagement",
+      last_snapshot: snap ? { last_seq: snap.last_seq, at: new Date(snap.created_at).toISOString() } : null,
+    };
+    if (courseId === null) {
+      return {
+        ...base,
+        courses: [...q.courses.entries()].sort(([a], [b]) => a - b).map(([c, t]) => ({ course_id: c, states: t.q.size, updates: t.updates })),
+        global: { states: q.global.q.size, updates: q.global.updates },
+      };
+    }
+    const t = q.courseTable(courseId);
+    if (!t) throw new HttpError(404, "not_found", `no Q-table for course ${courseId} yet (no learning events processed)`);
+    return { ...base, course_id: courseId, updates: t.updates, states: t.q };
+  }
+
+  pendingEvents(): number {
+    return prepared<[], number>(this.ctx.store.db, "SELECT count(*) FROM log_events WHERE processed = 0").pluck().get() ?? 0;
+  }
+}
+
+export function emptyAnswer(userId: number, moduleId: number, courseId: number | null) {
+  return { user_id: userId, course_id: courseId, module_id: moduleId, state: null, state_tuple: null, recommendations: [], message: NO_RECS };
+}
