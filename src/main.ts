@@ -28,38 +28,43 @@ Options:
 
 Exit codes: 0 ok, 1 failure, 64 usage, 69 port unavailable, 73 data dir not writable, 78 bad config.`;
 
-type Command = (configPath: string, args: string[]) => unknown;
+type Command = (configPath: string, argv: string[]) => unknown;
 
+// Commands that take options of their own parse the whole argv strictly themselves; the rest
+// accept only --config and --help, and an unknown option is a usage error.
 const commands: Record<string, Command> = {
   serve: (path) => serve(path),
   "check-config": (path) => checkConfig(path),
   migrate: (path) => migrate(path),
-  // These take their own options, so they read the full argv (the generic parse above drops unknown ones).
-  import: (path) => import("./cli/import").then((m) => m.importCommand(path, process.argv.slice(2))),
-  evaluate: (path) => import("./cli/evaluate").then((m) => m.evaluateCommand(path, process.argv.slice(2))),
+  import: (path, argv) => import("./cli/import").then((m) => m.importCommand(path, argv)),
+  evaluate: (path, argv) => import("./cli/evaluate").then((m) => m.evaluateCommand(path, argv)),
   version: () => console.log(VERSION),
   help: () => console.log(HELP),
 };
+const OWN_OPTIONS = new Set(["import", "evaluate"]);
+
+const COMMON = { config: { type: "string", short: "c" }, help: { type: "boolean", short: "h" }, version: { type: "boolean", short: "v" } } as const;
 
 async function main(argv: string[]): Promise<void> {
-  let parsed;
+  let name = "serve";
+  let configFlag: string | undefined;
   try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: false,
-      options: { config: { type: "string", short: "c" }, help: { type: "boolean", short: "h" }, version: { type: "boolean", short: "v" } },
-    });
+    // First pass: find the command and --config without judging the command's own options.
+    const loose = parseArgs({ args: argv, allowPositionals: true, strict: false, options: COMMON });
+    if (loose.values.help) return void console.log(HELP);
+    if (loose.values.version && loose.positionals.length === 0) return void console.log(VERSION);
+    name = loose.positionals[0] ?? "serve";
+    if (!OWN_OPTIONS.has(name)) {
+      const strict = parseArgs({ args: argv, allowPositionals: true, strict: true, options: COMMON });
+      if (strict.positionals.length > 1) throw new Error(`unexpected argument "${strict.positionals[1]}"`);
+    }
+    if (typeof loose.values.config === "string") configFlag = loose.values.config;
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
-  if (parsed.values.help) return void console.log(HELP);
-  if (parsed.values.version) return void console.log(VERSION);
-  const [name = "serve", ...rest] = parsed.positionals;
   const command = commands[name];
   if (!command) throw new UsageError(`unknown command "${name}"`);
-  const configFlag = typeof parsed.values.config === "string" ? parsed.values.config : undefined;
-  await command(resolveConfigPath(configFlag), rest);
+  await command(resolveConfigPath(configFlag), argv);
 }
 
 main(process.argv.slice(2)).catch(fail);
