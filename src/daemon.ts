@@ -160,6 +160,7 @@ export class Daemon {
           this.log.error({ err }, "a shutdown task failed");
         }
       }
+      await this.store.drain();
       this.store.close();
       this.log.info("ferry stopped");
       this.log.flush?.();

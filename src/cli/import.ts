@@ -29,6 +29,14 @@ export async function importCommand(configPath: string, args: string[]): Promise
   const store = openStore({ path: config.storage.path, durability: config.storage.durability, busyTimeoutMs: config.storage.busy_timeout });
   const engine = new Engine(store, () => config, pino({ level: "silent" }));
   engine.load();
+  // Import-only settings (the daemon keeps its own). WAL with synchronous=NORMAL cannot corrupt
+  // the file on a crash, it can only lose the last commits; each commit holds a chunk's logs with
+  // their pipeline results, and a re-run skips stored logs (dkey), so re-running the import after
+  // a crash completes it. The end checkpoints the WAL into the file with fsync (below).
+  const synchronous = store.db.pragma("synchronous", { simple: true });
+  store.db.pragma("synchronous = NORMAL");
+  // A bigger page cache (64 MiB) for the log_events/state_history b-trees during the bulk insert.
+  store.db.pragma("cache_size = -65536");
   try {
     if (values["course-structure"]) {
       const s = loadStructureFile(store, engine, values["course-structure"], values["course-id"] ? Number(values["course-id"]) : undefined);
@@ -37,6 +45,10 @@ export async function importCommand(configPath: string, args: string[]): Promise
     const summary = runImport(store, engine, file, { batch: values.batch ? Number(values.batch) : 100_000, progress: !values.quiet && process.stderr.isTTY });
     // A snapshot now, so the daemon's next start does not replay the whole history.
     store.writeNow((db) => engine.snapshot(db, Date.now()));
+    // Durable before we report success: back to the configured level, then a full checkpoint
+    // (syncs the WAL, copies it into the database file, syncs that, truncates the WAL).
+    store.db.pragma(`synchronous = ${synchronous}`);
+    store.checkpoint();
     const rate = Math.round(summary.rows / Math.max(summary.seconds, 1e-9));
     console.log(
       `ferry: imported ${file}: ${summary.rows} rows, ${summary.inserted} new, ${summary.duplicates} duplicates, ${summary.invalid} invalid; ` +

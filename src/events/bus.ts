@@ -30,33 +30,19 @@ export type EventHook = (event: EventEnvelope) => unknown;
 export type EventPersister = (db: Db, event: EventEnvelope) => boolean;
 
 /**
- * The event bus. `publish` runs inside the publisher's write transaction, so an event is stored
- * exactly when the data it describes is. In-process hooks run after the commit, by priority
+ * The event bus. `publish` runs inside the publisher's write (store.write / writeNow), so an event
+ * is stored exactly when the data it describes is. In-process hooks run after the commit, by priority
  * (lower first); one failing hook is logged and never blocks the others. External fan-out is a
  * persister the webhooks module installs.
  */
 export class EventBus {
   private hooks: Array<{ pattern: string; priority: number; fn: EventHook; name: string }> = [];
   private persisters: EventPersister[] = [];
-  private afterCommit: EventEnvelope[] = [];
-  private confirm: ((event: EventEnvelope) => boolean) | null = null;
 
   constructor(
     private store: Store,
     private log: Logger,
-  ) {
-    store.onCommit(() => {
-      if (this.afterCommit.length === 0) return;
-      const events = this.afterCommit;
-      this.afterCommit = [];
-      for (const e of events) {
-        // A publisher's write that threw after publishing rolled back its savepoint, event included:
-        // its hooks must not run. The persister knows whether the event row is really there.
-        if (this.confirm && !this.confirm(e)) continue;
-        void this.runHooks(e);
-      }
-    });
-  }
+  ) {}
 
   /** `pattern` is an event name or a `*` wildcard pattern ("attempt.*", "*"). */
   hook(name: string, pattern: string, fn: EventHook, priority = 100): void {
@@ -64,9 +50,8 @@ export class EventBus {
     this.hooks.sort((a, b) => a.priority - b.priority);
   }
 
-  addPersister(persister: EventPersister, confirm?: (event: EventEnvelope) => boolean): void {
+  addPersister(persister: EventPersister): void {
     this.persisters.push(persister);
-    if (confirm) this.confirm = confirm;
   }
 
   /** Hooks registered so far (for /api/v1/plugins and tests). */
@@ -88,7 +73,8 @@ export class EventBus {
       id: input.id ?? `evt_${Bun.randomUUIDv7()}`,
     };
     for (const p of this.persisters) if (!p(db, event)) return null;
-    this.afterCommit.push(event);
+    // Hooks run once the publisher's write is on disk; if that write rolls back, they never run.
+    this.store.afterCommit(() => void this.runHooks(event));
     return event;
   }
 

@@ -19,6 +19,27 @@ function isJson(contentType: string | null | undefined): boolean {
   return type === "application/json" || type.endsWith("+json");
 }
 
+/**
+ * Reads a JSON body: 413 past the limit, 415 for a non-JSON content type, 400 for malformed
+ * JSON; keeps the raw text for signature checks. An empty body is null.
+ */
+export async function readJson(request: Request, limit: number, contentType = request.headers.get("content-type")): Promise<unknown> {
+  const text = await request.text();
+  if (text.length > limit) {
+    throw new HttpError(413, "payload_too_large", `request body exceeds the limit of ${limit} bytes`, { limit });
+  }
+  if (text.length === 0) return null;
+  if (!isJson(contentType)) {
+    throw new HttpError(415, "unsupported_media_type", `expected Content-Type: application/json, got ${contentType || "none"}`);
+  }
+  rawBodies.set(request, text);
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new HttpError(400, "invalid_json", `request body is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
 export interface HttpPluginOptions {
   bodyLimit: () => number;
   log: Logger;
@@ -40,22 +61,6 @@ export function httpPlugin(opts: HttpPluginOptions) {
         return errorResponse(413, "payload_too_large", `request body is ${length} bytes; the limit is ${opts.bodyLimit()} bytes`, {
           limit: opts.bodyLimit(),
         });
-      }
-    })
-    .onParse({ as: "global" }, async ({ request, contentType }) => {
-      const text = await request.text();
-      if (text.length > opts.bodyLimit()) {
-        throw new HttpError(413, "payload_too_large", `request body exceeds the limit of ${opts.bodyLimit()} bytes`, { limit: opts.bodyLimit() });
-      }
-      if (text.length === 0) return null;
-      if (!isJson(contentType)) {
-        throw new HttpError(415, "unsupported_media_type", `expected Content-Type: application/json, got ${contentType || "none"}`);
-      }
-      rawBodies.set(request, text);
-      try {
-        return JSON.parse(text);
-      } catch (err) {
-        throw new HttpError(400, "invalid_json", `request body is not valid JSON: ${(err as Error).message}`);
       }
     })
     .onError({ as: "global" }, ({ code, error: thrown, request, set }) => {

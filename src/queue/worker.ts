@@ -69,6 +69,8 @@ export class Queue {
   private toWake = new Set<string>();
   private started = false;
   private stopping = false;
+  /** Claims in flight; stop() waits for them so none lands after the store closes. */
+  private claims = new Set<Promise<void>>();
 
   constructor(
     private store: Store,
@@ -160,12 +162,19 @@ export class Queue {
     return n;
   }
 
-  private async pump(kind: Kind): Promise<void> {
-    if (this.stopping) return;
+  private pump(kind: Kind): Promise<void> {
+    if (this.stopping) return Promise.resolve();
     if (kind.claiming) {
       kind.rewake = true;
-      return;
+      return Promise.resolve();
     }
+    const p = this.claimAndRun(kind);
+    this.claims.add(p);
+    void p.finally(() => this.claims.delete(p));
+    return p;
+  }
+
+  private async claimAndRun(kind: Kind): Promise<void> {
     const free = kind.options.concurrency - kind.running.size;
     if (free <= 0) return;
     kind.claiming = true;
@@ -287,6 +296,7 @@ export class Queue {
   async stop(deadlineMs: number): Promise<void> {
     this.stopping = true;
     for (const k of this.kinds.values()) if (k.timer) clearTimeout(k.timer);
+    await Promise.allSettled([...this.claims]);
     const running = [...this.kinds.values()].flatMap((k) => [...k.running.entries()].map(([id, r]) => ({ id, ...r })));
     if (running.length) {
       let timer: ReturnType<typeof setTimeout> | undefined;

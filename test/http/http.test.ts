@@ -20,7 +20,7 @@ describe("HTTP surface", () => {
 
   test("a body over the limit → 413 (by Content-Length and by the bytes actually sent)", async () => {
     const big = JSON.stringify({ pad: "x".repeat(4096) });
-    const r = await ferry.request("POST", "/api/v1/queue/jobs/1/replay", { body: big, token: "test-api-token" });
+    const r = await ferry.request("POST", "/api/v1/events", { body: big, token: "test-api-token" });
     expect(r.status).toBe(413);
     expect((await envelope(r)).code).toBe("payload_too_large");
     // Chunked upload: no Content-Length, so the limit is enforced on the bytes read.
@@ -30,7 +30,7 @@ describe("HTTP surface", () => {
         c.close();
       },
     });
-    const r2 = await fetch(ferry.url + "/api/v1/queue/jobs/1/replay", {
+    const r2 = await fetch(ferry.url + "/api/v1/events", {
       method: "POST",
       body: stream,
       headers: { "content-type": "application/json", authorization: "Bearer test-api-token" },
@@ -39,10 +39,10 @@ describe("HTTP surface", () => {
   });
 
   test("a non-JSON content type → 415; malformed JSON → 400 naming the problem", async () => {
-    const r = await ferry.request("POST", "/api/v1/queue/jobs/1/replay", { body: "a=b", token: "test-api-token", headers: { "content-type": "application/x-www-form-urlencoded" } });
+    const r = await ferry.request("POST", "/api/v1/events", { body: "a=b", token: "test-api-token", headers: { "content-type": "application/x-www-form-urlencoded" } });
     expect(r.status).toBe(415);
     expect((await envelope(r)).message).toContain("application/json");
-    const r2 = await ferry.request("POST", "/api/v1/queue/jobs/1/replay", { body: "{nope", token: "test-api-token" });
+    const r2 = await ferry.request("POST", "/api/v1/events", { body: "{nope", token: "test-api-token" });
     expect(r2.status).toBe(400);
     expect((await envelope(r2)).code).toBe("invalid_json");
   });

@@ -15,5 +15,5 @@ export function createBridgeModule(ctx: AppContext): FeatureModule {
   });
   ctx.scheduler.add({ name: "bridge.cleanup", pattern: ctx.config().bridge.maintenance_cron, run: () => service.cleanup() });
   ctx.addHealth("bridge", () => service.health());
-  return { name: "bridge", routes: bridgeRoutes(service) };
+  return { name: "bridge", routes: bridgeRoutes(service, () => ctx.config().server.body_limit) };
 }

@@ -6,8 +6,8 @@ import type { Learner } from "../recommender/state";
 import { applyStructure } from "../recommender/structure";
 import { validate } from "../../http/errors";
 import { courseStructureBody } from "./model";
-import { CsvReader, csvRowToLog } from "./csv";
-import { validateLogs, type LogRow } from "./normalize";
+import { CsvReader, csvRowToLog, isLogstoreHeader } from "./csv";
+import { RAW_TEXT, validateLogs, type LogRow } from "./normalize";
 import { insertLogs } from "./service";
 
 // Historical data (`ferry import`, `ferry evaluate`): a logstore_standard_log CSV export or a
@@ -31,8 +31,9 @@ export function* readLogs(path: string, batchSize: number, onProgress?: (bytes: 
   const buf = Buffer.alloc(4 * 1024 * 1024);
   const decoder = new TextDecoder("utf-8");
   let format: LogFormat | null = null;
-  const csv = new CsvReader();
+  const csv = new CsvReader(true);
   let header: string[] | null = null;
+  let keepLine = false;
   let pending = "";
   let out: unknown[] = [];
   let bytes = 0;
@@ -58,12 +59,19 @@ export function* readLogs(path: string, batchSize: number, onProgress?: (bytes: 
       if (format === "csv") {
         csv.push(text);
         if (n === 0) csv.end();
-        for (const row of csv.take()) {
+        const rows = csv.take();
+        const lines = csv.takeRaw();
+        for (let i = 0; i < rows.length; i++) {
+          const row = rows[i]!;
           if (!header) {
             header = row.map((h) => h.trim());
+            keepLine = isLogstoreHeader(header);
             continue;
           }
-          out.push(csvRowToLog(header, row));
+          const log = csvRowToLog(header, row);
+          // The standard export's line is the raw copy as received (no JSON re-serialisation).
+          if (keepLine) (log as { [RAW_TEXT]?: string })[RAW_TEXT] = lines[i]!;
+          out.push(log);
         }
       } else {
         pending += text;
@@ -120,7 +128,11 @@ export function toRows(logs: unknown[], offset: number, summary: ImportSummary):
 export function ingestRows(store: Store, engine: Engine, rows: LogRow[], now: number, deferred?: Map<Learner, Set<number>>): { inserted: number; transitions: number } {
   return store.writeNow((db) => {
     const fresh: EventRow[] = [];
-    const inserted = insertLogs(db, rows, null, now, 1, (r, id) => fresh.push({ ...r, id }));
+    // The stored row itself becomes the pipeline's EventRow (a LogRow has every field it reads).
+    const inserted = insertLogs(db, rows, null, now, 1, (r, id) => {
+      (r as LogRow & { id: number }).id = id;
+      fresh.push(r as LogRow & { id: number });
+    });
     // Per course, in event-time order (as the live job does).
     fresh.sort((a, b) => a.courseid - b.courseid || a.timecreated - b.timecreated || a.id - b.id);
     try {

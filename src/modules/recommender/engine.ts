@@ -96,6 +96,10 @@ export interface RecommendationBody {
   message?: string;
 }
 
+const INSERT_HIST = "INSERT INTO state_history (event_id, user_id, course_id, module_id, state, action, reward, next_state, event_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
+const HIST_MULTI = 200;
+const INSERT_HIST_MULTI = INSERT_HIST.replace(/VALUES \(([^)]*)\)/, (_, one: string) => "VALUES " + Array.from({ length: HIST_MULTI }, () => `(${one})`).join(", "));
+
 /** Modules that are not learning activities (never part of a lesson's activity count). */
 const NOT_LEARNABLE = new Set(["subsection", "qbank", "label"]);
 const STORED_RECS = 10;
@@ -344,12 +348,34 @@ export class Engine {
     for (const a of batch.activities) upAct.run(a.cmid, a.courseId, a.sectionId, a.modname, a.name, a.position, a.inStructure ? 1 : 0, a.uses);
     const upItem = prepared(db, "INSERT INTO grade_items (item_id, course_id, cmid, itemtype, grademax) VALUES (?, ?, ?, ?, ?) ON CONFLICT (item_id) DO UPDATE SET course_id = excluded.course_id, cmid = excluded.cmid, itemtype = excluded.itemtype, grademax = excluded.grademax");
     for (const g of batch.items) upItem.run(g.itemId, g.courseId, g.cmid, g.itemtype, g.grademax);
-    const insHist = prepared(db, "INSERT INTO state_history (event_id, user_id, course_id, module_id, state, action, reward, next_state, event_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    const insHist = prepared(db, INSERT_HIST);
     const applied: Array<[Transition, number]> = [];
-    for (const h of batch.history) {
-      const seq = Number(insHist.run(h.eventId, h.user, h.tr.course, h.module, stateKey(h.tr.s), h.tr.a < 0 ? null : h.tr.a, h.tr.r, stateKey(h.tr.s2), h.time).lastInsertRowid);
+    const hist = batch.history;
+    const record = (h: (typeof hist)[number], seq: number) => {
       if (h.tr.a >= 0) applied.push([h.tr, seq]);
       else if (seq > this.q.lastSeq) this.q.lastSeq = seq;
+    };
+    let i = 0;
+    if (hist.length >= HIST_MULTI) {
+      // Big batches (imports): HIST_MULTI rows per statement. The rows of one INSERT get
+      // consecutive seqs in VALUES order (no other writer inside our transaction), so the last
+      // insert rowid names them all: the same seqs the row-by-row loop would assign.
+      const multi = prepared(db, INSERT_HIST_MULTI);
+      const params: unknown[] = new Array(HIST_MULTI * 9);
+      for (; i + HIST_MULTI <= hist.length; i += HIST_MULTI) {
+        for (let j = 0; j < HIST_MULTI; j++) {
+          const h = hist[i + j]!;
+          const o = j * 9;
+          params[o] = h.eventId; params[o + 1] = h.user; params[o + 2] = h.tr.course; params[o + 3] = h.module; params[o + 4] = stateKey(h.tr.s);
+          params[o + 5] = h.tr.a < 0 ? null : h.tr.a; params[o + 6] = h.tr.r; params[o + 7] = stateKey(h.tr.s2); params[o + 8] = h.time;
+        }
+        const last = Number(multi.run(...params).lastInsertRowid);
+        for (let j = 0; j < HIST_MULTI; j++) record(hist[i + j]!, last - HIST_MULTI + 1 + j);
+      }
+    }
+    for (; i < hist.length; i++) {
+      const h = hist[i]!;
+      record(h, Number(insHist.run(h.eventId, h.user, h.tr.course, h.module, stateKey(h.tr.s), h.tr.a < 0 ? null : h.tr.a, h.tr.r, stateKey(h.tr.s2), h.time).lastInsertRowid));
     }
     // Q updates last: everything above can throw (and roll back); this cannot.
     for (const [tr, seq] of applied) this.q.apply(tr, seq);

@@ -16,10 +16,7 @@ export function createWebhooksModule(ctx: AppContext): FeatureModule {
   engine.init();
   const service = new WebhooksService(ctx, engine);
   engines.set(ctx, { engine, service });
-  ctx.bus.addPersister(
-    (db, event) => engine.persist(db, event),
-    (event) => service.eventStored(event.id),
-  );
+  ctx.bus.addPersister((db, event) => engine.persist(db, event));
   ctx.onReload((next) => engine.applyConfig(next));
   ctx.addHealth("webhooks", () => service.healthSection());
   ctx.metrics.addCollector(() => service.prometheus());

@@ -40,10 +40,6 @@ export class WebhooksService {
     return { id, created: event !== null };
   }
 
-  eventStored(id: string): boolean {
-    return sql.eventExists(this.ctx.store.db, id);
-  }
-
   plugins() {
     const list = this.engine.configuredSubscribers().map((s) => {
       const disabled = this.engine.isDisabled(s.id);
