@@ -86,6 +86,10 @@ export function runImport(store: ReturnType<typeof openStore>, engine: Engine, f
     summary.duplicates += rows.length - r.inserted;
     summary.transitions += r.transitions;
     draw(bytesRead);
+    // A full collection per chunk: its rows are garbage now, and without it the heap grows over
+    // several chunks before JSC collects (1M rows: peak RSS ~1.1-1.6 GB instead of ~0.77 GB; no
+    // measurable cost at 100k-row chunks).
+    Bun.gc(true);
   }
   refreshDeferred(store, engine, deferred);
   draw(total, true);

@@ -64,15 +64,17 @@ export class RecommenderService {
   }
 
   /** GET /api/recommendations/{user}/{module}: the stored row as is (fast path), sliced for ?k=. */
-  getOne(userId: number, moduleId: number, courseId: number | null, k: number | null): string {
+  getOne(userId: number, moduleId: number, courseId: number | null, k: number | null): string | Uint8Array {
     const db = this.ctx.store.db;
     const row =
       courseId === null
-        ? prepared<[number, number], { body: string; full: string; k: number }>(db, "SELECT body, full, k FROM recommendations WHERE user_id = ? AND module_id = ? ORDER BY generated_at DESC LIMIT 1").get(userId, moduleId)
-        : prepared<[number, number, number], { body: string; full: string; k: number }>(db, "SELECT body, full, k FROM recommendations WHERE user_id = ? AND module_id = ? AND course_id = ?").get(userId, moduleId, courseId);
+        ? prepared<[number, number], { id: number; k: number; body: Uint8Array }>(db, "SELECT id, k, CAST(body AS BLOB) AS body FROM recommendations WHERE user_id = ? AND module_id = ? ORDER BY generated_at DESC LIMIT 1").get(userId, moduleId)
+        : prepared<[number, number, number], { id: number; k: number; body: Uint8Array }>(db, "SELECT id, k, CAST(body AS BLOB) AS body FROM recommendations WHERE user_id = ? AND module_id = ? AND course_id = ?").get(userId, moduleId, courseId);
     if (!row) return JSON.stringify(emptyAnswer(userId, moduleId, courseId));
+    // The stored UTF-8 bytes go out as they are: no decode and re-encode of a few KB per request.
     if (k === null || k === row.k) return row.body;
-    const full = JSON.parse(row.full);
+    // Only a different ?k= needs the longer list.
+    const full = JSON.parse(prepared<[number], string>(db, "SELECT full FROM recommendations WHERE id = ?").pluck().get(row.id)!);
     full.recommendations = full.recommendations.slice(0, k);
     return JSON.stringify(full);
   }

@@ -69,16 +69,19 @@ CREATE TABLE state_history (
   next_state TEXT NOT NULL,
   event_time INTEGER NOT NULL
 );
+-- A rowid table with the small columns first: the answers are a few KB, and in a WITHOUT ROWID
+-- table every lookup would walk their overflow pages.
 CREATE TABLE recommendations (
+  id           INTEGER PRIMARY KEY,
   user_id      INTEGER NOT NULL,
   course_id    INTEGER NOT NULL,
   module_id    INTEGER NOT NULL,
-  body         TEXT NOT NULL,   -- the GET answer with the configured top_k
-  full         TEXT NOT NULL,   -- the same with the 10 best, for ?k=
   k            INTEGER NOT NULL,
   generated_at INTEGER NOT NULL,
-  PRIMARY KEY (user_id, module_id, course_id)
-) WITHOUT ROWID;
+  body         TEXT NOT NULL,   -- the GET answer with the configured top_k
+  full         TEXT NOT NULL,   -- the same with the 10 best, for ?k=
+  UNIQUE (user_id, module_id, course_id)
+);
 CREATE INDEX recommendations_course ON recommendations (user_id, course_id);
 CREATE TABLE qtable_snapshots (
   id         INTEGER PRIMARY KEY,
