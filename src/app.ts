@@ -8,7 +8,7 @@ import type { HealthService } from "./modules/health/service";
 /** The Elysia app: shared HTTP behaviour, then health/metrics, then each feature's controller. */
 export function buildApp(ctx: AppContext, health: HealthService, modules: FeatureModule[]) {
   let app = new Elysia({ name: "ferry" })
-    .use(httpPlugin({ bodyLimit: () => ctx.config().server.body_limit, log: ctx.log, metrics: ctx.metrics }))
+    .use(httpPlugin({ log: ctx.log }))
     .use(healthRoutes(ctx, health))
     .use(opsRoutes(ctx));
   for (const m of modules) if (m.routes) app = app.use(m.routes) as typeof app;

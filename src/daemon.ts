@@ -2,6 +2,7 @@ import type { Server } from "bun";
 import type { Logger } from "pino";
 import pino from "pino";
 import { buildApp } from "./app";
+import { serveApp } from "./http/server";
 import { loadConfig } from "./config/load";
 import type { Config } from "./config/schema";
 import type { AppContext, FeatureModule } from "./context";
@@ -97,11 +98,13 @@ export class Daemon {
 
     const app = buildApp(ctx, health, modules);
     try {
-      app.listen({
+      daemon.server = serveApp(app, {
         hostname: config.server.host,
         port: config.server.port,
         // Bun's own limit is only a backstop for bodies without Content-Length; ours answers 413 in the envelope.
         maxRequestBodySize: config.server.body_limit * 2 + 65536,
+        bodyLimit: () => daemon.current.server.body_limit,
+        metrics,
       });
     } catch (err) {
       store.close();
@@ -110,7 +113,6 @@ export class Daemon {
       if (code === "EACCES") throw new StartError(`not allowed to listen on ${config.server.host}:${config.server.port} (server.port below 1024 needs privileges)`);
       throw new StartError(`cannot listen on ${config.server.host}:${config.server.port}: ${(err as Error).message}`);
     }
-    daemon.server = app.server;
     for (const m of modules) m.start?.();
     queue.start();
     scheduler.start();

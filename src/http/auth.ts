@@ -1,15 +1,15 @@
-import { createHash, timingSafeEqual } from "node:crypto";
+import { timingSafeEqual } from "node:crypto";
 import { HttpError } from "./errors";
 
 // Both sides are hashed first so the comparison takes the same time whatever the lengths.
-function digest(value: string): Buffer {
-  return createHash("sha256").update(value).digest();
+function digest(value: string): Uint8Array {
+  return Bun.SHA256.hash(value) as Uint8Array;
 }
 
 // Digests of configured tokens, computed once (config values only, so the map stays small;
 // a presented token is hashed per request and never cached).
-const configured = new Map<string, Buffer>();
-function configuredDigest(token: string): Buffer {
+const configured = new Map<string, Uint8Array>();
+function configuredDigest(token: string): Uint8Array {
   let d = configured.get(token);
   if (!d) {
     if (configured.size > 1000) configured.clear();

@@ -1,7 +1,6 @@
 import { Elysia } from "elysia";
 import type { Logger } from "pino";
 import { errorResponse, HttpError } from "./errors";
-import type { Metrics } from "./metrics";
 
 // The raw bytes of each JSON body, for signature checks (HMAC over exactly what was sent).
 const rawBodies = new WeakMap<Request, string>();
@@ -9,9 +8,6 @@ const rawBodies = new WeakMap<Request, string>();
 export function rawBody(request: Request): string {
   return rawBodies.get(request) ?? "";
 }
-
-const starts = new WeakMap<Request, number>();
-const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
 function isJson(contentType: string | null | undefined): boolean {
   if (!contentType) return false;
@@ -41,39 +37,16 @@ export async function readJson(request: Request, limit: number, contentType = re
 }
 
 export interface HttpPluginOptions {
-  bodyLimit: () => number;
   log: Logger;
-  metrics: Metrics;
 }
 
 /**
- * Cross-cutting HTTP behaviour, applied globally: request id, body limit (413), JSON-only bodies
- * (415), raw-body capture, the error envelope, and request metrics.
+ * The error envelope for every route, applied globally. Request ids, the early 413 and request
+ * metrics live in the server wrapper (src/http/server.ts); JSON bodies are read by readJson.
  */
 export function httpPlugin(opts: HttpPluginOptions) {
   return new Elysia({ name: "ferry-http" })
-    .onRequest(({ request, set }) => {
-      starts.set(request, performance.now());
-      const incoming = request.headers.get("x-request-id");
-      set.headers["x-request-id"] = incoming && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
-      const length = request.headers.get("content-length");
-      if (length !== null && Number(length) > opts.bodyLimit()) {
-        return errorResponse(413, "payload_too_large", `request body is ${length} bytes; the limit is ${opts.bodyLimit()} bytes`, {
-          limit: opts.bodyLimit(),
-        });
-      }
-    })
-    .onError({ as: "global" }, ({ code, error: thrown, request, set }) => {
-      const response = toErrorResponse(code, thrown, request, opts.log);
-      set.status = response.status; // so request metrics see the real status
-      return response;
-    })
-    .onAfterResponse({ as: "global" }, (ctx) => {
-      const start = starts.get(ctx.request);
-      const route = (ctx as { route?: string }).route || "unmatched";
-      const status = typeof ctx.set.status === "number" ? ctx.set.status : 200;
-      opts.metrics.observeRequest(ctx.request.method, route, status, start === undefined ? 0 : (performance.now() - start) / 1000);
-    });
+    .onError({ as: "global" }, ({ code, error: thrown, request }) => toErrorResponse(code, thrown, request, opts.log));
 }
 
 function toErrorResponse(code: unknown, thrown: unknown, request: Request, log: Logger): Response {

@@ -688,7 +688,11 @@ export class Engine {
       "INSERT INTO recommendations (user_id, course_id, module_id, body, full, k, generated_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (user_id, module_id, course_id) DO UPDATE SET body = excluded.body, full = excluded.full, k = excluded.k, generated_at = excluded.generated_at",
     ).run(l.userId, l.courseId, m, body, JSON.stringify(full), k, now);
     this.lastRefreshAt = now;
+    this.onStored?.(l.userId, l.courseId, m);
   }
+
+  /** Called inside the writing transaction whenever a learner's stored row changes (the GET cache drops it). */
+  onStored: ((userId: number, courseId: number, moduleId: number) => void) | null = null;
 
   /** Recomputes stored rows for one learner/module, a learner, or a whole course (jobs API). */
   rebuild(db: Db, item: { user_id?: number; module_id?: number; course_id?: number }, now = Date.now()): number {

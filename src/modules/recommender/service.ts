@@ -29,8 +29,20 @@ export class RecommenderService {
   readonly engine: Engine;
   processed = 0;
 
+  /**
+   * The stored answers most recently read, as bytes. Entries are dropped inside the transaction
+   * that rewrites the row; transactions run synchronously, so no read can slip between the drop
+   * and the commit. Bounded: the oldest entries go first.
+   */
+  private answers = new Map<string, { id: number; k: number; body: Uint8Array }>();
+  private static readonly CACHE_MAX = 20_000;
+
   constructor(private ctx: AppContext) {
     this.engine = new Engine(ctx.store, () => ctx.config(), ctx.log.child({ component: "recommender" }));
+    this.engine.onStored = (userId, courseId, moduleId) => {
+      this.answers.delete(`${userId}:${moduleId}:${courseId}`);
+      this.answers.delete(`${userId}:${moduleId}:*`);
+    };
   }
 
   /** The queued pipeline job: drains pending events in batches, each batch one transaction. */
@@ -66,10 +78,18 @@ export class RecommenderService {
   /** GET /api/recommendations/{user}/{module}: the stored row as is (fast path), sliced for ?k=. */
   getOne(userId: number, moduleId: number, courseId: number | null, k: number | null): string | Uint8Array {
     const db = this.ctx.store.db;
-    const row =
-      courseId === null
-        ? prepared<[number, number], { id: number; k: number; body: Uint8Array }>(db, "SELECT id, k, CAST(body AS BLOB) AS body FROM recommendations WHERE user_id = ? AND module_id = ? ORDER BY generated_at DESC LIMIT 1").get(userId, moduleId)
-        : prepared<[number, number, number], { id: number; k: number; body: Uint8Array }>(db, "SELECT id, k, CAST(body AS BLOB) AS body FROM recommendations WHERE user_id = ? AND module_id = ? AND course_id = ?").get(userId, moduleId, courseId);
+    const key = `${userId}:${moduleId}:${courseId ?? "*"}`;
+    let row: { id: number; k: number; body: Uint8Array } | undefined = this.answers.get(key);
+    if (!row) {
+      row =
+        courseId === null
+          ? prepared<[number, number], { id: number; k: number; body: Uint8Array }>(db, "SELECT id, k, CAST(body AS BLOB) AS body FROM recommendations WHERE user_id = ? AND module_id = ? ORDER BY generated_at DESC LIMIT 1").get(userId, moduleId)
+          : prepared<[number, number, number], { id: number; k: number; body: Uint8Array }>(db, "SELECT id, k, CAST(body AS BLOB) AS body FROM recommendations WHERE user_id = ? AND module_id = ? AND course_id = ?").get(userId, moduleId, courseId);
+      if (row) {
+        if (this.answers.size >= RecommenderService.CACHE_MAX) this.answers.delete(this.answers.keys().next().value!);
+        this.answers.set(key, row);
+      }
+    }
     if (!row) return JSON.stringify(emptyAnswer(userId, moduleId, courseId));
     // The stored UTF-8 bytes go out as they are: no decode and re-encode of a few KB per request.
     if (k === null || k === row.k) return row.body;
