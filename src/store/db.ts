@@ -72,6 +72,7 @@ export class Store {
         // Probe that the file is really writable now rather than at the first request.
         this.db.exec("BEGIN IMMEDIATE; COMMIT;");
       }
+      this.prepareBatchRunner();
     } catch (err) {
       throw new StoreOpenError(`cannot open database ${options.path}: ${(err as Error).message}`);
     }
@@ -145,6 +146,28 @@ export class Store {
     this.commitListeners.push(listener);
   }
 
+  // Created once: building a better-sqlite3 transaction function per write costs more than the write.
+  private readonly runOne = (fn: (db: Db) => unknown) => fn(this.db);
+  private savepoint!: (fn: (db: Db) => unknown) => unknown;
+  private runBatch!: (batch: PendingWrite[], done: CommittedWrite[]) => void;
+
+  private prepareBatchRunner(): void {
+    // Nested inside runBatch, a better-sqlite3 transaction is a SAVEPOINT: a throwing write rolls back alone.
+    this.savepoint = this.db.transaction(this.runOne);
+    this.runBatch = this.db.transaction((batch: PendingWrite[], done: CommittedWrite[]) => {
+      for (let i = 0; i < batch.length; i++) {
+        const write = batch[i]!;
+        this.current = [];
+        try {
+          done[i] = { write, ok: true, value: this.savepoint(write.fn), callbacks: this.current };
+        } catch (error) {
+          done[i] = { write, ok: false, value: error, callbacks: null };
+        }
+      }
+      this.current = null;
+    });
+  }
+
   /** Commits whatever is queued now; the writes settle once the commit is on disk. */
   flush(): void {
     this.scheduled = false;
@@ -153,19 +176,7 @@ export class Store {
     this.pending = [];
     const done: CommittedWrite[] = new Array(batch.length);
     try {
-      this.db.transaction(() => {
-        for (let i = 0; i < batch.length; i++) {
-          const write = batch[i]!;
-          this.current = [];
-          try {
-            // A nested better-sqlite3 transaction is a SAVEPOINT: a throwing write rolls back alone.
-            done[i] = { write, ok: true, value: this.db.transaction(write.fn)(this.db), callbacks: this.current };
-          } catch (error) {
-            done[i] = { write, ok: false, value: error, callbacks: null };
-          }
-        }
-        this.current = null;
-      })();
+      this.runBatch(batch, done);
     } catch (error) {
       this.current = null;
       this.lastCommitError = { at: Date.now(), message: (error as Error).message };

@@ -7,7 +7,8 @@ const contextValue = z.string().max(200).nullable().optional();
 export const publishEventBody = z.strictObject({
   name: z.string().min(1).max(200).regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, "expected a dotted event name such as attempt.submitted"),
   context: z.strictObject({ tenantId: contextValue, organisationId: contextValue, userId: contextValue }).optional(),
-  data: z.record(z.string(), z.unknown()).default({}),
+  // Any JSON object, passed through as is (checking its shape is the subscribers' business).
+  data: z.custom<Record<string, unknown>>((v) => v !== null && typeof v === "object" && !Array.isArray(v), "expected a JSON object").default({}),
   id: idText.optional(),
   timestamp: z.iso.datetime({ offset: true }).optional(),
 });
