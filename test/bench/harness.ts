@@ -130,8 +130,13 @@ export class BenchHarness {
     for (const r of [...this.running]) await r.stop();
   }
 
-  /** Drives one URL with the chosen generator. */
+  /** Drives one URL with the chosen generator, after a short unmeasured warm-up (JIT, caches) of the same load. */
   async load(o: LoadOptions): Promise<LoadResult> {
+    if (!o.rate && !process.env.BENCH_NO_WARMUP) await this.measure({ ...o, durationSec: 1 });
+    return this.measure(o);
+  }
+
+  private async measure(o: LoadOptions): Promise<LoadResult> {
     const connections = o.connections ?? this.connections;
     const duration = o.durationSec ?? this.durationSec;
     if (hasWrk && !o.rate) return this.wrk(o, connections, duration);

@@ -2,7 +2,7 @@ import type { Clock } from "../../src/queue";
 
 /** A clock tests move by hand, so retry schedules are checked without sleeping. */
 export class ManualClock implements Clock {
-  constructor(private t = Date.UTC(2026, 0, 1, 12, 0, 0)) {}
+  constructor(private t = Date.now()) {}
   now(): number {
     return this.t;
   }

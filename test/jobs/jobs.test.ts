@@ -2,23 +2,10 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { createHmac } from "node:crypto";
 import { FakeSubscriber } from "../fakes/subscriber";
 import { waitFor, type TestFerry } from "../helpers/ferry";
-import { advance, delivery, deliveryIds, ferryWith, ManualClock, publish, sub, TOKEN, waitStatus } from "../webhooks/helpers";
+import { advance, delivery, deliveryIds, ferryWith, ManualClock, perTestResources, publish, sub, TOKEN, waitStatus } from "../webhooks/helpers";
 
 const SECRET = "jobs-shared-secret";
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-async function fake(opts: Parameters<typeof FakeSubscriber.start>[0] = {}) {
-  const f = await FakeSubscriber.start(opts);
-  cleanups.push(() => f.stop());
-  return f;
-}
-async function ferry(subs: unknown[], opts: Parameters<typeof ferryWith>[1] = {}): Promise<TestFerry> {
-  const f = await ferryWith(subs, { ...opts, config: { jobs: { secret: SECRET }, ...(opts.config ?? {}) } });
-  cleanups.push(() => f.stop());
-  return f;
-}
+const { fake, ferry, onCleanup } = perTestResources({ jobs: { secret: SECRET } });
 const sign = (raw: string) => createHmac("sha256", SECRET).update(raw).digest("hex");
 
 async function submit(f: TestFerry, body: Record<string, unknown>): Promise<Response> {

@@ -3,22 +3,9 @@ import { createHmac } from "node:crypto";
 import { Webhook } from "standardwebhooks";
 import { FakeSubscriber } from "../fakes/subscriber";
 import { waitFor, type TestFerry } from "../helpers/ferry";
-import { advance, delivery, deliveryIds, ferryWith, ManualClock, publish, sub, TOKEN, waitStatus } from "./helpers";
+import { advance, delivery, deliveryIds, ferryWith, ManualClock, perTestResources, publish, sub, TOKEN, waitStatus } from "./helpers";
 
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-async function fake(opts: Parameters<typeof FakeSubscriber.start>[0] = {}) {
-  const f = await FakeSubscriber.start(opts);
-  cleanups.push(() => f.stop());
-  return f;
-}
-async function ferry(...args: Parameters<typeof ferryWith>): Promise<TestFerry> {
-  const f = await ferryWith(...args);
-  cleanups.push(() => f.stop());
-  return f;
-}
+const { fake, ferry, onCleanup } = perTestResources();
 
 const SECRET_B64 = Buffer.from("a-32-byte-long-signing-key-here!").toString("base64");
 const WHSEC = `whsec_${SECRET_B64}`;
@@ -177,11 +164,10 @@ describe("delivery outcomes", () => {
     await f.stop();
     const { startFerry } = await import("../helpers/ferry");
     const f2 = await startFerry({ auth: { api_tokens: [TOKEN] }, webhooks: { allow_private_targets: true, subscribers: subs } }, { dir: f.dir });
-    cleanups.push(() => f2.stop());
+    onCleanup(() => f2.stop());
     await publish(f2, attemptEvent("evt_410_c"));
     expect(deliveryIds(f2, "evt_410_c")).toEqual([]);
     expect(gone.requests).toHaveLength(1);
-    cleanups.push(() => Promise.resolve());
   });
 
   test("a timeout and a refused connection are retried; exhaustion makes the delivery dead, replay delivers it", async () => {

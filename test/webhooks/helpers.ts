@@ -1,18 +1,12 @@
 import type { Clock } from "../../src/queue";
+import { afterEach } from "bun:test";
+import { FakeSubscriber } from "../fakes/subscriber";
+import { ManualClock } from "../helpers/clock";
 import { startFerry, waitFor, type TestFerry } from "../helpers/ferry";
 
-export const TOKEN = "test-api-token";
+export { ManualClock };
 
-/** A clock tests move by hand: retry delays pass without sleeping. */
-export class ManualClock implements Clock {
-  t = Date.now();
-  now(): number {
-    return this.t;
-  }
-  advance(ms: number): void {
-    this.t += ms;
-  }
-}
+export const TOKEN = "test-api-token";
 
 export function sub(id: string, url: string, extra: Record<string, unknown> = {}) {
   return { id, name: `Sub ${id}`, url, events: ["*"], timeout_ms: 2000, retry: { max_attempts: 4, backoff: "exponential", base_ms: 1000, max_ms: 60_000 }, ...extra };
@@ -61,4 +55,30 @@ export async function waitStatus(f: TestFerry, id: string, status: string | stri
 export function advance(f: TestFerry, clock: ManualClock, ms: number): void {
   clock.advance(ms);
   f.daemon.ctx.queue.wakeAll();
+}
+
+/**
+ * Fake subscribers and ferries started through these are stopped after each test (newest first).
+ * Call at the top level of a test file.
+ */
+export function perTestResources(config: Record<string, unknown> = {}) {
+  const cleanups: Array<() => Promise<unknown>> = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+  return {
+    async fake(opts: Parameters<typeof FakeSubscriber.start>[0] = {}) {
+      const f = await FakeSubscriber.start(opts);
+      cleanups.push(() => f.stop());
+      return f;
+    },
+    async ferry(subs: unknown[], opts: Parameters<typeof ferryWith>[1] = {}): Promise<TestFerry> {
+      const f = await ferryWith(subs, { ...opts, config: { ...config, ...(opts.config ?? {}) } });
+      cleanups.push(() => f.stop());
+      return f;
+    },
+    onCleanup(fn: () => Promise<unknown>) {
+      cleanups.push(fn);
+    },
+  };
 }

@@ -2,22 +2,9 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { FakeSubscriber } from "../fakes/subscriber";
 import { waitFor, type TestFerry } from "../helpers/ferry";
-import { advance, delivery, deliveryIds, ferryWith, ManualClock, publish, sub, TOKEN, waitStatus } from "./helpers";
+import { advance, delivery, deliveryIds, ferryWith, ManualClock, perTestResources, publish, sub, TOKEN, waitStatus } from "./helpers";
 
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-async function fake(opts: Parameters<typeof FakeSubscriber.start>[0] = {}) {
-  const f = await FakeSubscriber.start(opts);
-  cleanups.push(() => f.stop());
-  return f;
-}
-async function ferry(...args: Parameters<typeof ferryWith>): Promise<TestFerry> {
-  const f = await ferryWith(...args);
-  cleanups.push(() => f.stop());
-  return f;
-}
+const { fake, ferry, onCleanup } = perTestResources();
 const get = async (f: TestFerry, path: string): Promise<any> => (await f.request("GET", path, { token: TOKEN })).json();
 
 describe("monitoring, circuit breaker, config reload, retention", () => {
