@@ -29,7 +29,8 @@ export interface LoadOptions {
   headers?: Record<string, string>;
   connections?: number;
   durationSec?: number;
-  /** fixed total request rate (Bun generator only; wrk runs closed-loop) */
+  /** fixed total request rate (Bun generator only; wrk runs closed-loop). A body containing
+   * "__SEQ__" gets a number unique to each request there. */
   rate?: number;
 }
 
@@ -163,6 +164,10 @@ export class BenchHarness {
         `local bad = 0`,
         `function response(status, headers, body) if status >= 300 then bad = bad + 1 end end`,
         `function done(summary, latency, requests) io.write("NON2XX " .. bad .. "\\n") end`,
+        // "__SEQ__" in the body becomes a number unique to each request (fresh data every time).
+        o.body?.includes("__SEQ__")
+          ? `local seq = 0\nlocal tid = 0\nfunction setup(t) tid = tid + 1; t:set("tid", tid) end\nfunction init() seq = tonumber(wrk.thread:get("tid")) * 1000000000000 + ${Math.floor(Math.random() * 1e6) * 1e6} end\nfunction request() seq = seq + 1; return wrk.format(nil, nil, nil, (string.gsub(wrk.body, "__SEQ__", tostring(seq)))) end`
+          : "",
       ].join("\n"),
     );
     const threads = Math.min(2, connections);

@@ -8,6 +8,7 @@ const end = performance.now() + Number(durationSec || 5) * 1000;
 const targetRate = Number(rate || 0); // requests/s in total; 0 = as fast as possible
 const latencies: number[] = [];
 let errors = 0;
+let sequence = 0;
 let non2xx = 0;
 async function worker(i: number) {
   let next = performance.now() + (targetRate ? (i * 1000) / targetRate : 0);
@@ -19,7 +20,7 @@ async function worker(i: number) {
     }
     const t = performance.now();
     try {
-      const r = await fetch(url!, { method, headers, body });
+      const r = await fetch(url!, { method, headers, body: body?.replaceAll("__SEQ__", String(++sequence)) });
       await r.arrayBuffer();
       if (r.status >= 300) non2xx++;
       latencies.push(performance.now() - t);
