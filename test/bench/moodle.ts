@@ -231,7 +231,7 @@ export async function run(h: BenchHarness): Promise<BenchRow[]> {
     rate: n / secs,
     unit: "rows/s",
     goal: "≥ 50,000 rows/s",
-    note: `peak RSS ${Math.round(peak / 1024)} MB; ${out.trim().split("\n")[0]?.replace(/^ferry: /, "").slice(0, 140)}`,
+    note: `peak RSS ${Math.round(peak / 1024)} MB`,
   });
   return rows;
 }
