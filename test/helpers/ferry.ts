@@ -9,7 +9,8 @@ import type { Clock } from "../../src/queue";
 
 export const ROOT = resolve(import.meta.dir, "../..");
 export const BUN = join(ROOT, "node_modules/.bin/bun");
-export const FIXTURES = resolve(ROOT, "../shared/fixtures");
+/** Real payloads (copies of shared/fixtures; see test/fixtures/README.md). */
+export const FIXTURES = join(ROOT, "test/fixtures");
 
 export function tempDir(prefix = "ferry-test-"): string {
   return mkdtempSync(join(tmpdir(), prefix));

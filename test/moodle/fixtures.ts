@@ -1,4 +1,4 @@
-// Loads the real Moodle fixtures (../shared/fixtures/moodle, see fixtures/README.md) for tests.
+// Loads the real Moodle fixtures (test/fixtures/moodle, copies of shared/fixtures) for tests.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { CsvReader, csvRowToLog } from "../../src/modules/moodle/csv";
