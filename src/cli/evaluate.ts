@@ -148,7 +148,9 @@ export function evaluate(
           const m = learner.cur;
           const ferryList = engine.recommend(learner, m, kmax).recommendations.map((r) => r.activity_id);
           const open = engine.activitiesIn(course, m).filter((a) => !learner.done.has(a.cmid));
-          for (const a of engine.activitiesIn(course, m)) catalogue.add(a.cmid);
+          // Coverage is over every recommendable activity of the course: ferry also points into
+          // earlier and later modules, so the current module alone would give coverage above 1.
+          for (const mod of engine.hasStructure(course) ? course.sections : [course.id]) for (const a of engine.activitiesIn(course, mod)) catalogue.add(a.cmid);
           const popList = [...open].sort((x, y) => y.uses - x.uses || x.position - y.position).map((a) => a.cmid);
           const shuffled = open.map((a) => a.cmid);
           for (let i = shuffled.length - 1; i > 0; i--) {

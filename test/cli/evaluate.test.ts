@@ -21,8 +21,14 @@ test("ferry evaluate: reproducible for a fixed seed; ferry, popularity and rando
     expect(m.hr["@1"]).toBeLessThanOrEqual(m.hr["@3"]);
     expect(m.hr["@3"]).toBeLessThanOrEqual(m.hr["@5"]);
   }
-  // On the real course ferry beats the random baseline.
+  // On the real course ferry beats the random baseline, and is never worse than the module
+  // popularity list (the usage prior is blended into its ranking), clearly better beyond top-1.
   expect(a.methods.ferry.hr["@3"]).toBeGreaterThan(a.methods.random.hr["@3"]);
+  for (const k of ["@1", "@3", "@5"]) {
+    expect(a.methods.ferry.hr[k]).toBeGreaterThanOrEqual(a.methods.popularity.hr[k]);
+    expect(a.methods.ferry.ndcg[k]).toBeGreaterThanOrEqual(a.methods.popularity.ndcg[k]);
+  }
+  expect(a.methods.ferry.hr["@3"]).toBeGreaterThan(a.methods.popularity.hr["@3"]);
   const table = evaluate(["--split-fraction", "0.6", "--seed", "7"]);
   expect(table).toContain("| ferry |");
   expect(table).toContain("| popularity |");

@@ -36,6 +36,13 @@ export const recommenderConfig = z
     pass_grade: z.number().min(0).max(1).default(0.5),
     /** Grade maximum assumed when neither the event nor a grade_updated payload says (Moodle's quiz default is 10). */
     default_grade_max: z.number().positive().default(10),
+    /**
+     * Weight β of the usage prior when ranking actions: score = Q(s,a) + β·P(a|s), where P(a|s) is
+     * the share of learned transitions from state s that took action a. It breaks ties between
+     * near-zero Q-values of young tables; 0 ranks by Q alone. 0.5 = a certain habit is worth half
+     * a completion reward (the reward weights' scale).
+     */
+    popularity_weight: z.number().min(0).default(0.5),
     /** Courses with fewer learned transitions than this use the global Q-table as their prior. */
     min_course_transitions: z.number().int().min(0).default(200),
     /** Events the pipeline processes per transaction (bigger = faster catch-up, longer pauses for other writes). */

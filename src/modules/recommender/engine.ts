@@ -581,14 +581,26 @@ export class Engine {
     const recs: Recommendation[] = [];
     const used = new Set<number>();
     if (found && found.counts.some((n) => n > 0)) {
-      // Learned actions by value; actions never taken from this state come after them.
-      const tried = (i: number) => (found.counts[i]! > 0 ? 1 : 0);
-      const order = ACTIONS.map((a) => a.index).sort((x, y) => tried(y) - tried(x) || found.values[y]! - found.values[x]! || x - y);
+      // Action score = Q(s,a) + β·P(a|s). P(a|s) is how often learners in this state took the
+      // action (the Q-table's own visit counts): a usage prior that separates actions whose Q is
+      // still near zero (young tables, step costs only) and breaks ties; as rewards accumulate
+      // Q dominates. β = recommender.popularity_weight (0 = pure Q).
+      const beta = rc.popularity_weight;
+      let total = 0;
+      for (const n of found.counts) total += n;
+      const score = (i: number) => found.values[i]! + (beta * found.counts[i]!) / total;
+      const order = ACTIONS.map((a) => a.index).sort((x, y) => score(y) - score(x) || x - y);
+      // Exploit, then explore: actions learners took from this state with a non-negative score
+      // come first (pass 0: the best activity of each, so the short list spans several kinds of
+      // action; pass 1: their other activities); pass 2 adds the rest by score, where an untried
+      // action (Q 0: no evidence either way) ranks above a tried one that learned a negative score.
+      const known = (i: number) => found.counts[i]! > 0 && score(i) >= 0;
       const note =
         found.source === "global" ? " (from the model of all courses: this course has little data yet)" : found.source === "nearest" ? ` (borrowed from the nearest known state, distance ${found.distance})` : "";
-      for (let pass = 0; pass < 2 && recs.length < k; pass++) {
+      for (let pass = 0; pass < 3 && recs.length < k; pass++) {
         for (const ai of order) {
           if (recs.length >= k) break;
+          if (pass < 2 ? !known(ai) : known(ai)) continue;
           const action = ACTIONS[ai]!;
           const cands = this.candidates(l, c, m, action.type, action.time).filter((x) => !used.has(x.a.cmid));
           const take = pass === 0 ? cands.slice(0, 1) : cands;
@@ -604,7 +616,7 @@ export class Engine {
               time_context: action.time,
               q_value: q,
               reason: found.counts[ai]! > 0
-                ? `${VERB[action.type]} in ${action.time === "current" ? "this" : action.time === "past" ? "an earlier" : "the next"} module ranks high among what learners in your state did (Q=${q}, learned from ${found.counts[ai]} transitions)${note}; ${cand.why}.`
+                ? `${VERB[action.type]} in ${action.time === "current" ? "this" : action.time === "past" ? "an earlier" : "the next"} module ranks high among what learners in your state did (Q=${q}, learned from ${found.counts[ai]} of ${total} transitions)${note}; ${cand.why}.`
                 : `${VERB[action.type]} in ${action.time === "current" ? "this" : action.time === "past" ? "an earlier" : "the next"} module: not yet tried from your state, suggested to explore${note}; ${cand.why}.`,
             });
           }
@@ -612,12 +624,12 @@ export class Engine {
       }
     }
     if (recs.length === 0) {
-      // Cold start: the module's most used activities this learner has not done.
+      // Cold start: the module's most used activities this learner has not completed (same
+      // order as candidates(): usage, then course order).
       const pop = this.activitiesIn(c, m)
-        .filter((a) => !l.done.has(a.cmid) && !l.seen.has(a.cmid))
+        .filter((a) => !l.done.has(a.cmid))
         .sort((x, y) => y.uses - x.uses || x.position - y.position);
-      const rest = this.activitiesIn(c, m).filter((a) => !l.done.has(a.cmid) && l.seen.has(a.cmid));
-      for (const a of [...pop, ...rest].slice(0, k)) {
+      for (const a of pop.slice(0, k)) {
         recs.push({
           activity_id: a.cmid,
           activity_type: a.modname ?? "unknown",
@@ -664,12 +676,14 @@ export class Engine {
           .sort((x, y) => l.grades.get(x.cmid)! - l.grades.get(y.cmid)! || x.position - y.position)
           .map((a) => ({ a, why: `your lowest graded quiz there (${Math.round(l.grades.get(a.cmid)! * 100)}%)` }));
       } else {
-        // Among activities of the chosen kind, the most used by other learners first.
+        // Not completed, the most used by learners of the course first, then course order. Not
+        // "unseen first": learners mostly come back to what they started but have not completed
+        // (another quiz attempt, the video again), and the offline evaluation showed putting
+        // never-opened activities first loses to plain usage (README, ferry evaluate). Submitting
+        // still starts with what the learner opened: one cannot submit an attempt never begun.
         const open = acts.filter((a) => !l.done.has(a.cmid)).sort((x, y) => y.uses - x.uses || x.position - y.position);
-        const fresh = open.filter((a) => !l.seen.has(a.cmid));
-        const started = open.filter((a) => l.seen.has(a.cmid));
         const submit = type === "submit_quiz" || type === "submit_assignment";
-        out = (submit ? [...started, ...fresh] : [...fresh, ...started]).map((a) => ({
+        out = (submit ? [...open.filter((a) => l.seen.has(a.cmid)), ...open.filter((a) => !l.seen.has(a.cmid))] : open).map((a) => ({
           a,
           why: l.seen.has(a.cmid) ? "you started it but have not completed it" : "you have not done it yet",
         }));
