@@ -404,7 +404,7 @@ export class WebhookEngine {
       this.noteSuccess(st, done);
       jctx.onComplete((w) => {
         sql.insertAttempt(w, record);
-        sql.updateDeliveryAfterAttempt(w, row.id, "delivered", attempt, status, null, null, done);
+        sql.markDelivered(w, row.id, attempt, status, done);
       });
       return;
     }
@@ -450,10 +450,21 @@ export class WebhookEngine {
         const ts = Math.floor(Date.now() / 1000);
         h["webhook-id"] = row.id;
         h["webhook-timestamp"] = String(ts);
-        h["webhook-signature"] = standardSignature(standardKey(target.secret), row.id, ts, row.body);
+        h["webhook-signature"] = standardSignature(this.keyOf(target.secret), row.id, ts, row.body);
       }
     }
     return h;
+  }
+
+  // The decoded Standard Webhooks key per secret (decoding a base64 secret on every attempt is waste).
+  private keys = new Map<string, Buffer>();
+  private keyOf(secret: string): Buffer {
+    let key = this.keys.get(secret);
+    if (!key) {
+      if (this.keys.size > 1000) this.keys.clear(); // secrets only change on reload: keep the map bounded
+      this.keys.set(secret, (key = standardKey(secret)));
+    }
+    return key;
   }
 
   private noteSuccess(st: TargetState, now: number): void {
