@@ -51,6 +51,8 @@ interface Kind {
   claiming: boolean;
   /** A wake arrived while a claim was in flight: claim again once it returns. */
   rewake: boolean;
+  /** A refill claim is already scheduled for this turn of the event loop. */
+  refillQueued: boolean;
   timer: ReturnType<typeof setTimeout> | null;
   outcomes: { done: number; retry: number; dead: number; lost: number };
 }
@@ -102,6 +104,7 @@ export class Queue {
       running: new Map(),
       claiming: false,
       rewake: false,
+      refillQueued: false,
       timer: null,
       outcomes: { done: 0, retry: 0, dead: 0, lost: 0 },
     });
@@ -204,6 +207,19 @@ export class Queue {
     if (next !== null) this.armTimer(kind, next);
   }
 
+  /**
+   * A finished job frees a slot. Jobs that finish in the same turn share one claim for all the
+   * freed slots instead of one small claim each.
+   */
+  private refill(kind: Kind): void {
+    if (kind.refillQueued) return;
+    kind.refillQueued = true;
+    setImmediate(() => {
+      kind.refillQueued = false;
+      void this.pump(kind);
+    });
+  }
+
   private armTimer(kind: Kind, dueAt: number): void {
     const delay = Math.max(0, dueAt - this.clock.now());
     if (delay > MAX_TIMER_MS) return;
@@ -259,7 +275,7 @@ export class Queue {
       .catch((err) => this.options.log.error({ err, kind: kind.name, job: row.id }, "recording a job outcome failed"))
       .finally(() => {
         kind.running.delete(row.id);
-        if (!this.stopping) void this.pump(kind);
+        if (!this.stopping) this.refill(kind);
       });
     kind.running.set(row.id, { token, abort, done });
   }
