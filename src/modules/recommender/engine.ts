@@ -301,11 +301,13 @@ export class Engine {
 
   /** Processes pending log_events (per course, in event-time order) in one transaction; returns how many. */
   processPending(db: Db, limit: number): ProcessResult {
-    const rows = prepared<[number], EventRow>(
+    // LIMIT is a literal (an integer from the config), not a bound parameter: with `LIMIT ?` the
+    // partial-index query costs ~20 us more per run, a large share of a live one-event batch.
+    const rows = prepared<[], EventRow>(
       db,
       `SELECT id, userid, relateduserid, courseid, eventname, component, objectid, edulevel, contextinstanceid, contextlevel, timecreated, other, enrich
-         FROM log_events WHERE processed = 0 ORDER BY courseid, timecreated, id LIMIT ?`,
-    ).all(limit);
+         FROM log_events WHERE processed = 0 ORDER BY courseid, timecreated, id LIMIT ${Math.max(1, Math.trunc(limit))}`,
+    ).all();
     if (rows.length === 0) return { processed: 0, transitions: 0, refreshed: 0, touched: new Map() };
     const mark = prepared(db, "UPDATE log_events SET processed = 1 WHERE id = ?");
     for (const r of rows) mark.run(r.id);
@@ -336,7 +338,7 @@ export class Engine {
       const c = this.course(l.courseId);
       for (const m of mods) {
         const s = this.stateOf(l, c, m);
-        upState.run(l.userId, l.courseId, m, s[0], s[1], s[2], s[3], s[4], s[5], JSON.stringify({ activities: this.activitiesIn(c, m).length }), now);
+        upState.run(l.userId, l.courseId, m, s[0], s[1], s[2], s[3], s[4], s[5], `{"activities":${this.activitiesIn(c, m).length}}`, now);
       }
       touchedModules.set(l, mods);
     }
@@ -349,10 +351,15 @@ export class Engine {
     const upItem = prepared(db, "INSERT INTO grade_items (item_id, course_id, cmid, itemtype, grademax) VALUES (?, ?, ?, ?, ?) ON CONFLICT (item_id) DO UPDATE SET course_id = excluded.course_id, cmid = excluded.cmid, itemtype = excluded.itemtype, grademax = excluded.grademax");
     for (const g of batch.items) upItem.run(g.itemId, g.courseId, g.cmid, g.itemtype, g.grademax);
     const insHist = prepared(db, INSERT_HIST);
-    const applied: Array<[Transition, number]> = [];
+    const applied: Array<[Transition, number, string, string]> = [];
     const hist = batch.history;
+    // Each state key is built once: for state_history and for the Q update.
+    for (const h of hist) {
+      h.k = stateKey(h.tr.s);
+      h.k2 = stateKey(h.tr.s2);
+    }
     const record = (h: (typeof hist)[number], seq: number) => {
-      if (h.tr.a >= 0) applied.push([h.tr, seq]);
+      if (h.tr.a >= 0) applied.push([h.tr, seq, h.k, h.k2]);
       else if (seq > this.q.lastSeq) this.q.lastSeq = seq;
     };
     let i = 0;
@@ -366,8 +373,8 @@ export class Engine {
         for (let j = 0; j < HIST_MULTI; j++) {
           const h = hist[i + j]!;
           const o = j * 9;
-          params[o] = h.eventId; params[o + 1] = h.user; params[o + 2] = h.tr.course; params[o + 3] = h.module; params[o + 4] = stateKey(h.tr.s);
-          params[o + 5] = h.tr.a < 0 ? null : h.tr.a; params[o + 6] = h.tr.r; params[o + 7] = stateKey(h.tr.s2); params[o + 8] = h.time;
+          params[o] = h.eventId; params[o + 1] = h.user; params[o + 2] = h.tr.course; params[o + 3] = h.module; params[o + 4] = h.k;
+          params[o + 5] = h.tr.a < 0 ? null : h.tr.a; params[o + 6] = h.tr.r; params[o + 7] = h.k2; params[o + 8] = h.time;
         }
         const last = Number(multi.run(...params).lastInsertRowid);
         for (let j = 0; j < HIST_MULTI; j++) record(hist[i + j]!, last - HIST_MULTI + 1 + j);
@@ -375,10 +382,10 @@ export class Engine {
     }
     for (; i < hist.length; i++) {
       const h = hist[i]!;
-      record(h, Number(insHist.run(h.eventId, h.user, h.tr.course, h.module, stateKey(h.tr.s), h.tr.a < 0 ? null : h.tr.a, h.tr.r, stateKey(h.tr.s2), h.time).lastInsertRowid));
+      record(h, Number(insHist.run(h.eventId, h.user, h.tr.course, h.module, h.k, h.tr.a < 0 ? null : h.tr.a, h.tr.r, h.k2, h.time).lastInsertRowid));
     }
     // Q updates last: everything above can throw (and roll back); this cannot.
-    for (const [tr, seq] of applied) this.q.apply(tr, seq);
+    for (const [tr, seq, k, k2] of applied) this.q.apply(tr, seq, k, k2);
 
     const refreshed = opts.refresh === false ? 0 : this.refresh(db, touchedModules, now);
     return { processed: rows.length, transitions: batch.history.length, refreshed, touched: touchedModules };
@@ -597,12 +604,14 @@ export class Engine {
       const known = (i: number) => found.counts[i]! > 0 && score(i) >= 0;
       const note =
         found.source === "global" ? " (from the model of all courses: this course has little data yet)" : found.source === "nearest" ? ` (borrowed from the nearest known state, distance ${found.distance})` : "";
+      // candidates() depends only on (learner, module, action) here: computed once per action, not once per pass.
+      const byAction: Array<Array<{ a: Activity; why: string }> | undefined> = [];
       for (let pass = 0; pass < 3 && recs.length < k; pass++) {
         for (const ai of order) {
           if (recs.length >= k) break;
           if (pass < 2 ? !known(ai) : known(ai)) continue;
           const action = ACTIONS[ai]!;
-          const cands = this.candidates(l, c, m, action.type, action.time).filter((x) => !used.has(x.a.cmid));
+          const cands = (byAction[ai] ??= this.candidates(l, c, m, action.type, action.time)).filter((x) => !used.has(x.a.cmid));
           const take = pass === 0 ? cands.slice(0, 1) : cands;
           for (const cand of take) {
             if (recs.length >= k) break;
@@ -696,11 +705,11 @@ export class Engine {
   storeRecommendation(db: Db, l: Learner, m: number, now: number): void {
     const full = this.recommend(l, m, STORED_RECS, now);
     const k = this.config().recommender.top_k;
-    const body = JSON.stringify({ ...full, recommendations: full.recommendations.slice(0, k) });
+    const json = bodyJson(full, k);
     prepared(
       db,
       "INSERT INTO recommendations (user_id, course_id, module_id, body, full, k, generated_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (user_id, module_id, course_id) DO UPDATE SET body = excluded.body, full = excluded.full, k = excluded.k, generated_at = excluded.generated_at",
-    ).run(l.userId, l.courseId, m, body, JSON.stringify(full), k, now);
+    ).run(l.userId, l.courseId, m, json.body, json.full, k, now);
     this.lastRefreshAt = now;
     this.onStored?.(l.userId, l.courseId, m);
   }
@@ -745,7 +754,8 @@ class Batch {
   states = new Map<Learner, Set<number>>();
   activities = new Set<Activity>();
   items = new Set<GradeItem>();
-  history: Array<{ eventId: number; user: number; module: number; time: number; tr: Transition }> = [];
+  /** k/k2: stateKey of tr.s/tr.s2, filled in once when the batch is persisted. */
+  history: Array<{ eventId: number; user: number; module: number; time: number; tr: Transition; k: string; k2: string }> = [];
 
   touch(l: Learner, m: number | null): void {
     this.learners.add(l);
@@ -757,9 +767,40 @@ class Batch {
   transition(l: Learner, p: number, m: number, row: EventRow, tr: Transition): void {
     this.touch(l, m);
     if (p !== m) this.states.get(l)!.add(p);
-    this.history.push({ eventId: row.id, user: l.userId, module: m, time: row.timecreated, tr });
+    this.history.push({ eventId: row.id, user: l.userId, module: m, time: row.timecreated, tr, k: "", k2: "" });
   }
 }
+
+/**
+ * The stored row's two texts: exactly JSON.stringify(full) and JSON.stringify({ ...full,
+ * recommendations: first k }), with each part serialised once (the recommendations are
+ * shared by both; the long constant notes are serialised once per process).
+ */
+export function bodyJson(full: RecommendationBody, k: number): { body: string; full: string } {
+  const st = full.state;
+  // Key order as recommend() builds the object; numbers as JSON.stringify writes them.
+  let pre =
+    `{"user_id":${jnum(full.user_id)},"course_id":${jnum(full.course_id)},"module_id":${jnum(full.module_id)},"module_scope":${JSON.stringify(full.module_scope)}` +
+    `,"module_name":${JSON.stringify(full.module_name)},"structure":${full.structure === SECTION_NOTE ? SECTION_NOTE_JSON : full.structure === IMPLICIT_NOTE ? IMPLICIT_NOTE_JSON : JSON.stringify(full.structure)}` +
+    `,"state":{"level":${jnum(st.level)},"module_idx":${jnum(st.module_idx)},"progress":${jnum(st.progress)},"score":${jnum(st.score)},"phase":${jnum(st.phase)},"engagement":${jnum(st.engagement)}}` +
+    `,"state_tuple":${JSON.stringify(full.state_tuple)},"recommendations":`;
+  let tail = `,"generated_at":${JSON.stringify(full.generated_at)},"model_version":${JSON.stringify(full.model_version)}`;
+  if (full.message !== undefined) tail += `,"message":${JSON.stringify(full.message)}`;
+  tail += "}";
+  const recs = full.recommendations;
+  if (recs.length <= k) {
+    const text = pre + JSON.stringify(recs) + tail;
+    return { body: text, full: text };
+  }
+  // The first k are serialised once and shared: full = [first k] joined with [the rest].
+  const first = JSON.stringify(recs.slice(0, k));
+  const rest = JSON.stringify(recs.slice(k));
+  return { body: pre + first + tail, full: pre + (k > 0 ? first.slice(0, -1) + "," + rest.slice(1) : rest) + tail };
+}
+
+const SECTION_NOTE_JSON = JSON.stringify(SECTION_NOTE);
+const IMPLICIT_NOTE_JSON = JSON.stringify(IMPLICIT_NOTE);
+const jnum = (n: number): string => (Number.isFinite(n) ? String(n) : "null");
 
 function safeJson(text: string): any {
   try {

@@ -79,8 +79,8 @@ export class QTables {
   }
 
   /** Q(s,a) += α [r + γ max Q(s',·) − Q(s,a)] in the course table and in the global prior. */
-  apply(tr: Transition, seq: number): void {
-    QTables.learn(this.course(tr.course), stateKey(tr.s), stateKey(tr.s2), tr.a, tr.r, this.alpha, this.gamma);
+  apply(tr: Transition, seq: number, key = stateKey(tr.s), key2 = stateKey(tr.s2)): void {
+    QTables.learn(this.course(tr.course), key, key2, tr.a, tr.r, this.alpha, this.gamma);
     QTables.learn(this.global, globalKey(tr.s), globalKey(tr.s2), tr.a, tr.r, this.alpha, this.gamma);
     if (seq > this.lastSeq) this.lastSeq = seq;
   }
