@@ -121,7 +121,7 @@ export class Store {
     const outer = this.current;
     this.current = [];
     try {
-      const result = this.db.transaction(fn)(this.db);
+      const result = this.savepoint(fn) as T;
       const callbacks = this.current;
       this.current = outer;
       for (const cb of callbacks) cb();
@@ -152,7 +152,8 @@ export class Store {
   private runBatch!: (batch: PendingWrite[], done: CommittedWrite[]) => void;
 
   private prepareBatchRunner(): void {
-    // Nested inside runBatch, a better-sqlite3 transaction is a SAVEPOINT: a throwing write rolls back alone.
+    // Nested inside runBatch, a better-sqlite3 transaction is a SAVEPOINT: a throwing write rolls
+    // back alone. Called on its own (writeNow) it is a plain BEGIN … COMMIT.
     this.savepoint = this.db.transaction(this.runOne);
     this.runBatch = this.db.transaction((batch: PendingWrite[], done: CommittedWrite[]) => {
       for (let i = 0; i < batch.length; i++) {
