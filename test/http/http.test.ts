@@ -145,3 +145,31 @@ test("/health answers 503 when the database is unusable", async () => {
   expect(h.database.error).toContain("not open");
   other.daemon.server?.stop(true);
 });
+
+test("ops: every dead job of a kind is replayed at once", async () => {
+  const { queue, store } = ferry.daemon.ctx;
+  let healthy = false;
+  let runs = 0;
+  queue.register("ops.bulk", {
+    maxAttempts: 1,
+    handler: () => {
+      runs++;
+      if (!healthy) throw new Error("downstream is down");
+    },
+  });
+  const ids = await store.write((db) => [1, 2, 3].map((n) => queue.enqueue(db, { kind: "ops.bulk", payload: { n } }).id));
+  queue.wake("ops.bulk");
+  const status = (id: number) => store.db.prepare("SELECT status FROM jobs WHERE id = ?").pluck().get(id);
+  for (let i = 0; i < 300 && !ids.every((id) => status(id) === "dead"); i++) await Bun.sleep(10);
+  expect(ids.map(status)).toEqual(["dead", "dead", "dead"]);
+
+  const token = "test-api-token";
+  expect((await ferry.request("POST", "/api/v1/queue/replay", { body: {}, token })).status).toBe(422);
+  healthy = true;
+  const r = await ferry.request("POST", "/api/v1/queue/replay", { body: { kind: "ops.bulk" }, token });
+  expect(r.status).toBe(200);
+  expect(((await r.json()) as any).replayed.sort()).toEqual([...ids].sort());
+  for (let i = 0; i < 300 && !ids.every((id) => status(id) === "done"); i++) await Bun.sleep(10);
+  expect(ids.map(status)).toEqual(["done", "done", "done"]);
+  expect(runs).toBe(6);
+});

@@ -9,3 +9,6 @@ export const jobListQuery = z.strictObject({
 });
 
 export const jobIdParams = z.strictObject({ id: z.coerce.number().int().positive() });
+
+/** POST /api/v1/queue/replay: every dead job of one kind back to the queue. */
+export const replayKindBody = z.strictObject({ kind: z.string().min(1).max(200) });

@@ -1,7 +1,7 @@
 import { maskSecrets } from "../../cli/check-config";
 import type { AppContext } from "../../context";
 import { HttpError } from "../../http/errors";
-import { getJob, type JobRow } from "../../queue";
+import { getJob, replayDeadJobs, type JobRow } from "../../queue";
 import { prepared } from "../../store/prepared";
 import type { jobListQuery } from "./model";
 import type { z } from "zod";
@@ -58,6 +58,13 @@ export class OpsService {
     const row = getJob(this.ctx.store.db, id);
     if (!row) throw new HttpError(404, "not_found", `no job ${id}`);
     return view(row, true);
+  }
+
+  /** Replays every dead job of a kind (after fixing what killed them). */
+  async replayKind(kind: string): Promise<{ kind: string; replayed: number[] }> {
+    const replayed = await this.ctx.store.write((db) => replayDeadJobs(db, kind, this.ctx.clock.now()));
+    this.ctx.queue.wake(kind);
+    return { kind, replayed };
   }
 
   /** Replays a dead job: back to queued with a fresh attempt budget. */

@@ -38,10 +38,6 @@ export function insertEvent(db: Db, id: string, name: string, envelope: string, 
   return prepared(db, "INSERT INTO events (id, name, envelope, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING").run(id, name, envelope, now).changes === 1;
 }
 
-export function eventExists(db: Db, id: string): boolean {
-  return prepared<[string], number>(db, "SELECT 1 FROM events WHERE id = ?").pluck().get(id) !== undefined;
-}
-
 export function insertDelivery(db: Db, d: Pick<DeliveryRow, "id" | "queue_job_id" | "event_id" | "event_name" | "subscriber_id" | "url" | "body" | "max_attempts" | "created_at">): void {
   prepared(
     db,
