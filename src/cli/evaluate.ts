@@ -20,8 +20,8 @@ interface Score {
   recommended: Set<number>[];
 }
 
-/** mulberry32: the random baseline is reproducible for a seed. */
-function rng(seed: number): () => number {
+/** mulberry32: the random baseline is reproducible for a seed (the bench's generator uses it too). */
+export function rng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

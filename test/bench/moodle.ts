@@ -5,6 +5,7 @@ import { createWriteStream, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Database } from "../../src/store/sqlite";
 import { ROOT, type BenchHarness, type BenchRow } from "./harness";
+import { rng } from "../../src/cli/evaluate";
 
 const TOKEN = "bench-moodle-token";
 const BUN = join(ROOT, "node_modules/.bin/bun");
@@ -24,18 +25,6 @@ const EVENTS: Array<[string, string, string, number]> = [
   ["\\core\\event\\course_viewed", "core", "course:viewed", 8],
 ];
 const MOD_OF: Record<string, string> = { mod_page: "page", mod_resource: "resource", mod_hvp: "hvp", mod_quiz: "quiz", mod_forum: "forum", mod_assign: "assign" };
-
-/** A deterministic pseudo-random generator (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** One synthetic log (observer shape): `courses` courses x 6 activities per kind, `users` learners. */
 export function makeLog(i: number, r: () => number, courses = 20, users = 2000): Record<string, unknown> {
