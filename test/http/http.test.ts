@@ -173,3 +173,22 @@ test("ops: every dead job of a kind is replayed at once", async () => {
   expect(ids.map(status)).toEqual(["done", "done", "done"]);
   expect(runs).toBe(6);
 });
+
+test("GET /api/v1/config masks tokens, secrets, custom headers and URL credentials", async () => {
+  const other = await startFerry({
+    auth: { api_tokens: ["cfg-token"] },
+    webhooks: {
+      allow_private_targets: true,
+      subscribers: [{ id: "s1", url: "https://user:pa55word@hooks.example.com/in", api_key: "key-123", secret: "whsec_c2VjcmV0", headers: { Authorization: "Bearer hdr-456" } }],
+    },
+  });
+  try {
+    const text = await (await other.request("GET", "/api/v1/config", { token: "cfg-token" })).text();
+    for (const secret of ["cfg-token", "pa55word", "key-123", "whsec_c2VjcmV0", "hdr-456"]) expect(text).not.toContain(secret);
+    const sub = JSON.parse(text).webhooks.subscribers[0];
+    expect(sub.url).toBe("https://hooks.example.com/in");
+    expect(sub.headers.Authorization).toBe("***");
+  } finally {
+    await other.stop();
+  }
+});

@@ -1,4 +1,4 @@
-import { maskSecrets } from "../../cli/check-config";
+import { maskSecrets } from "../../config/mask";
 import type { AppContext } from "../../context";
 import { HttpError } from "../../http/errors";
 import { getJob, replayDeadJobs, type JobRow } from "../../queue";
