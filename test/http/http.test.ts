@@ -192,3 +192,9 @@ test("GET /api/v1/config masks tokens, secrets, custom headers and URL credentia
     await other.stop();
   }
 });
+
+test("ops replay refuses webhook delivery jobs and points to the delivery replay routes", async () => {
+  const r = await ferry.request("POST", "/api/v1/queue/replay", { body: { kind: "webhook:crm" }, token: "test-api-token" });
+  expect(r.status).toBe(409);
+  expect((await r.json()) as any).toMatchObject({ error: { code: "use_delivery_replay" } });
+});

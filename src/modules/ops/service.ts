@@ -1,6 +1,7 @@
 import { maskSecrets } from "../../config/mask";
 import type { AppContext } from "../../context";
 import { HttpError } from "../../http/errors";
+import { KIND_PREFIX as WEBHOOK_KIND_PREFIX } from "../webhooks/engine";
 import { getJob, replayDeadJobs, type JobRow } from "../../queue";
 import { prepared } from "../../store/prepared";
 import type { jobListQuery } from "./model";
@@ -62,6 +63,7 @@ export class OpsService {
 
   /** Replays every dead job of a kind (after fixing what killed them). */
   async replayKind(kind: string): Promise<{ kind: string; replayed: number[] }> {
+    ownedElsewhere(kind);
     const replayed = await this.ctx.store.write((db) => replayDeadJobs(db, kind, this.ctx.clock.now()));
     this.ctx.queue.wake(kind);
     return { kind, replayed };
@@ -69,6 +71,8 @@ export class OpsService {
 
   /** Replays a dead job: back to queued with a fresh attempt budget. */
   async replay(id: number): Promise<JobView> {
+    const found = getJob(this.ctx.store.db, id);
+    if (found) ownedElsewhere(found.kind);
     const ok = await this.ctx.store.write((db) => this.ctx.queue.replay(db, id));
     if (!ok) {
       const row = getJob(this.ctx.store.db, id);
@@ -76,5 +80,15 @@ export class OpsService {
       throw new HttpError(409, "not_dead", `job ${id} is ${row.status}; only dead jobs can be replayed`);
     }
     return this.job(id);
+  }
+}
+
+/**
+ * Webhook deliveries keep their own state beside the job; replaying only the job would find the
+ * delivery finished and send nothing. They have their own replay routes.
+ */
+function ownedElsewhere(kind: string): void {
+  if (kind.startsWith(WEBHOOK_KIND_PREFIX)) {
+    throw new HttpError(409, "use_delivery_replay", `jobs of kind ${kind} are webhook deliveries: replay them with POST /api/v1/deliveries/{id}/retry or POST /api/v1/webhook-failures/retry`);
   }
 }

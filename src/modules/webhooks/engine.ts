@@ -10,7 +10,7 @@ import * as sql from "./sql";
 
 /** ferry's own target for the jobs API's completion webhooks (ids starting with "_" are reserved). */
 export const JOBS_TARGET = "_jobs";
-const KIND_PREFIX = "webhook:";
+export const KIND_PREFIX = "webhook:";
 // The queue's own attempt budget is not used: the engine counts HTTP attempts per delivery and
 // decides retry / dead itself (deferrals while a circuit is open are not attempts).
 const QUEUE_BUDGET = 1_000_000;
