@@ -65,6 +65,8 @@ function toErrorResponse(code: unknown, thrown: unknown, request: Request, log: 
   if (typeof status === "number" && status >= 400 && status < 500) {
     return errorResponse(status, "bad_request", (error as Error).message ?? "bad request");
   }
-  log.error({ err: error, method: request.method, url: new URL(request.url).pathname }, "unhandled error");
+  // The bridge's path token is a secret: keep it out of the log.
+  const path = new URL(request.url).pathname.replace(/(\/chatwoot-webhook\/)[^/]+/, "$1[redacted]");
+  log.error({ err: error, method: request.method, url: path }, "unhandled error");
   return errorResponse(500, "internal_error", "internal error; see the server log");
 }

@@ -207,7 +207,9 @@ export class BridgeService {
     const label = direction === "zendesk_to_chatwoot" ? ZD_TO_CW : CW_TO_ZD;
     sql.recordStatus(db, direction, false, error.message, this.ctx.clock.now());
     const next = final ? "gave up (job is dead; replay it after fixing the cause)" : error instanceof RetryLater ? `retry in ${Math.ceil(error.delayMs / 1000)} s` : "will retry";
-    this.day.write(final ? "ERROR" : "WARN", `❌ ${label}: ${this.describe(job.payload)} failed, attempt ${job.attempt}/${job.maxAttempts}, ${next}: ${error.message}`);
+    const line = `❌ ${label}: ${this.describe(job.payload)} failed, attempt ${job.attempt}/${job.maxAttempts}, ${next}: ${error.message}`;
+    // File I/O after the commit, not inside the group transaction other requests are waiting on.
+    this.ctx.store.afterCommit(() => this.day.write(final ? "ERROR" : "WARN", line));
   }
 
   private describe(p: SyncPayload): string {

@@ -79,7 +79,11 @@ export function storeBatch(db: Db, queue: Queue, rows: LogRow[], eventId: string
     if (!fresh) return { accepted: 0, duplicates: rows.length };
   }
   const accepted = insertLogs(db, rows, eventId, now);
-  if (accepted > 0) queue.enqueue(db, { kind: PIPELINE_JOB, payload: { batch: eventId, logs: accepted } });
+  // One waiting pipeline job drains every pending event, so a batch adds one only when none waits
+  // (a running job may have read the pending rows already, so it does not count).
+  if (accepted > 0 && !prepared<[string], number>(db, "SELECT 1 FROM jobs WHERE kind = ? AND status IN ('queued', 'retry') LIMIT 1").pluck().get(PIPELINE_JOB)) {
+    queue.enqueue(db, { kind: PIPELINE_JOB, payload: { batch: eventId, logs: accepted } });
+  }
   return { accepted, duplicates: rows.length - accepted };
 }
 
@@ -137,7 +141,11 @@ export class MoodleService {
            ON CONFLICT (enrollment_id) DO UPDATE SET user_id = excluded.user_id, course_id = excluded.course_id, role_id = excluded.role_id, status = excluded.status,
            timestart = excluded.timestart, timeend = excluded.timeend, timecreated = excluded.timecreated, updated_at = excluded.updated_at`,
         ).run(e.enrollmentid, e.userid, e.courseid, e.roleid, e.status, e.timestart, e.timeend, e.timecreated, now);
-        if (invalidate !== null) prepared(db, "INSERT OR IGNORE INTO course_staff (course_id, user_id) VALUES (?, ?)").run(e.courseid, e.userid);
+        if (invalidate !== null) {
+          prepared(db, "INSERT OR IGNORE INTO course_staff (course_id, user_id) VALUES (?, ?)").run(e.courseid, e.userid);
+          // Inside the write: the next pipeline batch may commit before this one's fsync returns.
+          recommenderFor(this.ctx).engine.invalidateCourse(e.courseid);
+        }
         this.ctx.bus.publish(db, { name: `moodle.${t}`, context: { userId: String(e.userid) }, data: e });
       };
     } else {
@@ -179,7 +187,6 @@ export class MoodleService {
       };
     }
     await this.ctx.store.write(write);
-    if (invalidate !== null) recommenderFor(this.ctx).engine.invalidateCourse(invalidate);
     return { status: "ok", event: t };
   }
 
@@ -189,8 +196,12 @@ export class MoodleService {
     if (!Array.isArray(parsed) && parsed.course_id !== null && parsed.course_id !== courseId) {
       throw new HttpError(422, "validation_failed", `course_id: the body is for course ${parsed.course_id}, the path names course ${courseId}`, [{ path: "course_id", message: `expected ${courseId}` }]);
     }
-    const summary = await this.ctx.store.write((db) => applyStructure(db, courseId, contents, Date.now()));
-    recommenderFor(this.ctx).engine.invalidateCourse(courseId);
+    const summary = await this.ctx.store.write((db) => {
+      const out = applyStructure(db, courseId, contents, Date.now());
+      // Inside the write, so no later batch uses the old structure (a rollback only costs a reload).
+      recommenderFor(this.ctx).engine.invalidateCourse(courseId);
+      return out;
+    });
     return { status: "ok", ...summary };
   }
 

@@ -182,6 +182,10 @@ export class Engine {
 
   /** Writes the Q-tables with the seq of the last transition they include; skips when nothing changed. Run inside a write. */
   snapshot(db: Db, now: number): { written: boolean; lastSeq: number } {
+    // Memory can only be ahead of state_history if a batch rolled back and its caches are not reset yet:
+    // never persist such a table (it would name transitions that are not stored).
+    const stored = prepared<[], number | null>(db, "SELECT max(seq) FROM state_history").pluck().get() ?? 0;
+    if (this.q.lastSeq > stored) return { written: false, lastSeq: this.q.lastSeq };
     const last = prepared<[], number | null>(db, "SELECT max(last_seq) FROM qtable_snapshots").pluck().get();
     if (last !== null && last !== undefined && last >= this.q.lastSeq && this.q.lastSeq > 0) return { written: false, lastSeq: this.q.lastSeq };
     if (this.q.lastSeq === 0 && this.q.courses.size === 0) return { written: false, lastSeq: 0 };
