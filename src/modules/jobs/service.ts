@@ -145,10 +145,14 @@ export class JobsService {
       if (jctx.signal.aborted) throw new Error("job interrupted");
       const batch = sql.pendingItems(this.ctx.store.db, id, CHUNK);
       if (batch.length === 0) break;
-      const outcomes = await this.process(j.type as JobType, batch.map((b) => JSON.parse(b.item)));
+      // A replay and the record that it was done commit together, so a retried chunk never replays twice.
+      const replays = j.type === "webhooks.replay" ? null : await this.process(j.type as JobType, batch.map((b) => JSON.parse(b.item)));
       await this.ctx.store.write((db) => {
         const now = this.ctx.clock.now();
-        batch.forEach((b, i) => sql.finishItem(db, id, b.idx, outcomes[i]!.ok, outcomes[i]!.result, outcomes[i]!.error ?? null, now));
+        batch.forEach((b, i) => {
+          const o = replays ? replays[i]! : this.replayItem(db, JSON.parse(b.item));
+          sql.finishItem(db, id, b.idx, o.ok, o.result, o.error ?? null, now);
+        });
         const c = sql.countItems(db, id);
         sql.updateCounts(db, id, c.completed, c.failed);
       });
@@ -196,13 +200,14 @@ export class JobsService {
           return fn(rebuildItem.parse(it));
         });
       case "webhooks.replay":
-        return this.each(items, async (it) => {
-          if (!this.engine) throw new Error("webhooks are not available");
-          const r = await this.ctx.store.write((db) => this.engine!.replay(db, String(it)));
-          if (!r.ok) throw new Error(r.message);
-          return { replayed: true };
-        });
+        throw new Error("webhooks.replay items run inside the chunk's write (replayItem)");
     }
+  }
+
+  private replayItem(db: import("../../store/sqlite").Db, item: unknown): ItemOutcome {
+    if (!this.engine) return { ok: false, error: "webhooks are not available" };
+    const r = this.engine.replay(db, String(item));
+    return r.ok ? { ok: true, result: { replayed: true } } : { ok: false, error: r.message };
   }
 
   private async each(items: unknown[], fn: (item: unknown) => Promise<unknown>): Promise<ItemOutcome[]> {
