@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
 import { z } from "zod";
 import { configSchema, type Config } from "./schema";
+import { formatPath } from "../http/errors";
 
 export class ConfigError extends Error {
   constructor(
@@ -29,9 +30,7 @@ export function interpolate(text: string, env: Record<string, string | undefined
 }
 
 function pathOf(path: PropertyKey[]): string {
-  let out = "";
-  for (const p of path) out += typeof p === "number" ? `[${p}]` : out ? `.${String(p)}` : String(p);
-  return out || "(root)";
+  return formatPath(path) || "(root)";
 }
 
 /** One line per problem: "server.port: expected number, received string". */

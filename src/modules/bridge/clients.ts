@@ -1,4 +1,5 @@
 import type { BridgeConfig } from "./config";
+import { parseRetryAfter } from "../../http/retry-after";
 
 /** A Zendesk or Chatwoot API call that failed; the message names the call and the answer, never a credential. */
 export class ApiError extends Error {
@@ -21,15 +22,9 @@ const HINT: Record<number, string> = {
   429: "rate limited",
 };
 
-/** Retry-After is seconds (or an HTTP date); default one minute when absent or unreadable. */
+/** Retry-After (seconds or an HTTP date); one minute when absent or unreadable. */
 export function retryAfterMs(header: string | null, now = Date.now()): number {
-  if (header) {
-    const s = Number(header);
-    if (Number.isFinite(s) && s >= 0) return Math.round(s * 1000);
-    const at = Date.parse(header);
-    if (Number.isFinite(at)) return Math.max(0, at - now);
-  }
-  return 60_000;
+  return parseRetryAfter(header, now) ?? 60_000;
 }
 
 async function call<T>(

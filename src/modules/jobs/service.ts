@@ -1,4 +1,3 @@
-import { createHmac } from "node:crypto";
 import type { AppContext } from "../../context";
 import { safeEqual } from "../../http/auth";
 import { HttpError, validate, zodProblems } from "../../http/errors";
@@ -6,6 +5,7 @@ import type { Job, JobContext } from "../../queue";
 import type { WebhookEngine } from "../webhooks/engine";
 import { JOB_TYPES, rebuildItem, replayItem, type CreateJobBody, type JobType } from "./model";
 import * as sql from "./sql";
+import { hexSignature } from "../webhooks/signing";
 
 export const JOB_KIND = "api.job";
 const CHUNK = 100;
@@ -24,9 +24,6 @@ export function pythonJson(value: unknown): string {
   return "{" + Object.entries(value).map(([k, v]) => `${pythonJson(k)}: ${pythonJson(v)}`).join(", ") + "}";
 }
 
-function hmacHex(secret: string, text: string): string {
-  return createHmac("sha256", secret).update(text).digest("hex");
-}
 
 function errorText(err: unknown): string {
   const e = err as Error & { details?: unknown };
@@ -53,7 +50,7 @@ export class JobsService {
   verifySignature(secret: string, raw: string, header: string | null, body: unknown): void {
     if (header) {
       const sig = header.trim().replace(/^sha256=/i, "").toLowerCase();
-      if (!safeEqual(sig, hmacHex(secret, raw))) throw new HttpError(401, "invalid_signature", "X-Signature does not match the HMAC-SHA256 of the request body");
+      if (!safeEqual(sig, hexSignature(secret, raw))) throw new HttpError(401, "invalid_signature", "X-Signature does not match the HMAC-SHA256 of the request body");
       return;
     }
     const b = body as { signature?: unknown; lots?: unknown; items?: unknown } | null;
@@ -61,7 +58,7 @@ export class JobsService {
       const list = b.lots ?? b.items;
       const sig = b.signature.trim().toLowerCase();
       // Older clients sign the items array as JSON: compact (JSON.stringify) or Python's json.dumps style.
-      const ok = list !== undefined && [JSON.stringify(list), pythonJson(list)].some((text) => safeEqual(sig, hmacHex(secret, text)));
+      const ok = list !== undefined && [JSON.stringify(list), pythonJson(list)].some((text) => safeEqual(sig, hexSignature(secret, text)));
       if (!ok) throw new HttpError(401, "invalid_signature", "body signature does not match the HMAC-SHA256 of the items");
       return;
     }

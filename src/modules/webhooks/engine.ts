@@ -7,6 +7,7 @@ import type { SubscriberConfig } from "./config";
 import { hexSignature, standardKey, standardSignature } from "./signing";
 import { checkTarget, ResolveFailed, TargetRefused } from "./ssrf";
 import * as sql from "./sql";
+import { parseRetryAfter } from "../../http/retry-after";
 
 /** ferry's own target for the jobs API's completion webhooks (ids starting with "_" are reserved). */
 export const JOBS_TARGET = "_jobs";
@@ -70,15 +71,6 @@ function withJitter(ms: number, jitter: number): number {
   return Math.max(0, Math.round(ms * (1 - jitter + 2 * jitter * Math.random())));
 }
 
-/** Retry-After as seconds or an HTTP date → milliseconds from now (null when absent or unreadable). */
-export function parseRetryAfter(value: string | null, nowMs = Date.now()): number | null {
-  if (!value) return null;
-  const v = value.trim();
-  if (/^\d+$/.test(v)) return Number(v) * 1000;
-  const at = Date.parse(v);
-  if (Number.isNaN(at)) return null;
-  return Math.max(0, at - nowMs);
-}
 
 /** The URL without user:password (for API answers and logs). */
 export function publicUrl(url: string): string {
