@@ -1,6 +1,6 @@
 import type { AppContext } from "../../context";
 import { matchesPattern, type EventEnvelope } from "../../events/bus";
-import { PermanentFailure, RetryLater, type Job, type JobContext } from "../../queue";
+import { backoffDelay, PermanentFailure, RetryLater, type Backoff, type Job, type JobContext } from "../../queue";
 import type { Db } from "../../store/sqlite";
 import type { Config } from "../../config/schema";
 import type { SubscriberConfig } from "./config";
@@ -66,10 +66,6 @@ class FinalAttempt extends PermanentFailure {
   }
 }
 
-function withJitter(ms: number, jitter: number): number {
-  if (jitter <= 0) return ms;
-  return Math.max(0, Math.round(ms * (1 - jitter + 2 * jitter * Math.random())));
-}
 
 
 /** The URL without user:password (for API answers and logs). */
@@ -115,10 +111,12 @@ function describeFetchError(err: unknown, timeoutMs: number): string {
 
 export function targetFromSubscriber(s: SubscriberConfig): Target {
   const r = s.retry;
-  const delayMs =
+  // The queue's backoff, with the subscriber's own policy.
+  const policy: Backoff =
     r.backoff === "schedule"
-      ? (n: number) => withJitter(r.schedule![Math.min(n - 1, r.schedule!.length - 1)]!, r.jitter)
-      : (n: number) => withJitter(Math.min(r.max_ms, r.base_ms * 2 ** (n - 1)), r.jitter);
+      ? { type: "schedule", delaysMs: r.schedule!, jitter: r.jitter }
+      : { type: "exponential", baseMs: r.base_ms, maxMs: r.max_ms, jitter: r.jitter };
+  const delayMs = (n: number) => backoffDelay(policy, n);
   return {
     id: s.id,
     name: s.name ?? s.id,
