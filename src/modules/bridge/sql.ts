@@ -1,5 +1,6 @@
 import { prepared } from "../../store/prepared";
 import type { Db } from "../../store/sqlite";
+import { queueDepth } from "../../queue";
 
 // Every SQL statement of the bridge, prepared once per database.
 
@@ -88,12 +89,7 @@ export function allStatus(db: Db): StatusRow[] {
   return prepared<[], StatusRow>(db, "SELECT * FROM bridge_status").all();
 }
 
+/** The bridge's job counts, from the queue's own index-backed counter. */
 export function jobCounts(db: Db): Record<string, number> {
-  const out: Record<string, number> = { queued: 0, running: 0, retry: 0, dead: 0 };
-  const rows = prepared<[], { status: string; n: number }>(
-    db,
-    "SELECT status, count(*) AS n FROM jobs WHERE kind = 'bridge.sync' AND status != 'done' GROUP BY status",
-  ).all();
-  for (const r of rows) out[r.status] = r.n;
-  return out;
+  return queueDepth(db, "bridge.sync")["bridge.sync"] ?? { queued: 0, running: 0, retry: 0, dead: 0 };
 }

@@ -1,6 +1,6 @@
 import type { AppContext, HealthSection } from "../../context";
 import { family } from "../../http/metrics";
-import { queueDepth } from "../../queue";
+import { doneCount, queueDepth } from "../../queue";
 
 export interface HealthReport {
   status: "ok" | "degraded" | "unavailable";
@@ -8,7 +8,8 @@ export interface HealthReport {
   uptime_seconds: number;
   started_at: string;
   database: { ok: boolean; error?: string; schema_version?: number; last_commit_at: string | null };
-  queue: { depth: Record<string, Record<string, number>>; running: number; outcomes: Record<string, unknown> };
+  /** depth: unfinished and dead jobs per kind; done: finished jobs kept until queue.retention. */
+  queue: { depth: Record<string, Record<string, number>>; done: number; running: number; outcomes: Record<string, unknown> };
   scheduler: ReturnType<AppContext["scheduler"]["status"]>;
   [section: string]: unknown;
 }
@@ -27,9 +28,11 @@ export class HealthService {
     const { store, queue, scheduler } = this.ctx;
     const db = store.check();
     let depth: Record<string, Record<string, number>> = {};
+    let done = 0;
     if (db.ok) {
       try {
         depth = queueDepth(store.db);
+        done = doneCount(store.db);
       } catch (err) {
         db.ok = false;
         db.error = (err as Error).message;
@@ -47,7 +50,7 @@ export class HealthService {
         ...(db.ok ? { schema_version: store.schemaVersion } : {}),
         last_commit_at: store.lastCommitAt ? new Date(store.lastCommitAt).toISOString() : null,
       },
-      queue: { depth, running: queue.runningCount(), outcomes: queue.outcomes() },
+      queue: { depth, done, running: queue.runningCount(), outcomes: queue.outcomes() },
       scheduler: jobs,
     };
     let degraded = jobs.some((j) => !j.ok);
@@ -69,8 +72,10 @@ export class HealthService {
   /** Prometheus families for the queue (scraped with the HTTP ones). */
   queueMetrics(): string {
     let depth: Record<string, Record<string, number>> = {};
+    let done = 0;
     try {
       depth = queueDepth(this.ctx.store.db);
+      done = doneCount(this.ctx.store.db);
     } catch {
       // The health endpoint reports the database problem; metrics just omit the family.
     }
@@ -83,7 +88,8 @@ export class HealthService {
       for (const [outcome, n] of Object.entries(o)) outcomeRows.push([{ kind, outcome }, n]);
     }
     return [
-      family("ferry_queue_jobs", "gauge", "Jobs in the durable queue by kind and status.", depthRows),
+      family("ferry_queue_jobs", "gauge", "Unfinished and dead jobs in the durable queue by kind and status.", depthRows),
+      family("ferry_queue_jobs_done", "gauge", "Finished jobs kept until queue.retention.", [[{}, done]]),
       family("ferry_job_outcomes_total", "counter", "Job attempts finished by this process, by kind and outcome.", outcomeRows),
       family("ferry_store_commits_total", "counter", "Group commits since start.", [[{}, this.ctx.store.commits]]),
       family("ferry_uptime_seconds", "gauge", "Seconds since ferry started.", [[{}, Math.round((Date.now() - this.ctx.startedAt) / 1000)]]),

@@ -3,6 +3,7 @@
 // recommender, 20-29 webhooks and jobs, 30-39 bridge — each feature lists its own in
 // src/modules/<feature>/migrations.ts. Never edit an applied migration; add a new one.
 import core001 from "./001_core.sql" with { type: "text" };
+import core002 from "./002_dead_jobs_index.sql" with { type: "text" };
 import { moodleMigrations } from "../../modules/moodle/migrations";
 import { webhooksMigrations } from "../../modules/webhooks/migrations";
 import { bridgeMigrations } from "../../modules/bridge/migrations";
@@ -13,6 +14,9 @@ export interface Migration {
   sql: string;
 }
 
-export const coreMigrations: Migration[] = [{ version: 1, name: "001_core", sql: core001 }];
+export const coreMigrations: Migration[] = [
+  { version: 1, name: "001_core", sql: core001 },
+  { version: 2, name: "002_dead_jobs_index", sql: core002 },
+];
 
 export const allMigrations: Migration[] = [...coreMigrations, ...moodleMigrations, ...webhooksMigrations, ...bridgeMigrations];
