@@ -418,8 +418,9 @@ export class BridgeService {
     const iso = (ms: number | null) => (ms ? new Date(ms).toISOString() : null);
     const directions: Record<string, unknown> = {};
     let failing = false;
+    const statuses = sql.allStatus(db);
     for (const d of ["zendesk_to_chatwoot", "chatwoot_to_zendesk"] as const) {
-      const r = sql.allStatus(db).find((x) => x.direction === d);
+      const r = statuses.find((x) => x.direction === d);
       const lastFailed = !!r?.last_failure_at && r.last_failure_at > (r.last_success_at ?? 0);
       failing ||= lastFailed;
       directions[d] = {

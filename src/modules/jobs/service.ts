@@ -26,11 +26,7 @@ export function pythonJson(value: unknown): string {
 
 
 function errorText(err: unknown): string {
-  const e = err as Error & { details?: unknown };
-  if (e instanceof HttpError && Array.isArray(e.details) && e.details.length) {
-    return `${e.message}`;
-  }
-  return e?.message ?? String(err);
+  return (err as Error)?.message ?? String(err);
 }
 
 interface ItemOutcome {

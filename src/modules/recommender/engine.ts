@@ -728,7 +728,7 @@ export class Engine {
     if (item.user_id !== undefined) (where.push("user_id = ?"), args.push(item.user_id));
     if (item.course_id !== undefined) (where.push("course_id = ?"), args.push(item.course_id));
     if (item.module_id !== undefined) (where.push("module_id = ?"), args.push(item.module_id));
-    const rows = db.prepare(`SELECT user_id, course_id, module_id FROM user_states${where.length ? " WHERE " + where.join(" AND ") : ""} ORDER BY course_id, user_id, module_id`).all(...args) as Array<{
+    const rows = prepared(db, `SELECT user_id, course_id, module_id FROM user_states${where.length ? " WHERE " + where.join(" AND ") : ""} ORDER BY course_id, user_id, module_id`).all(...args) as Array<{
       user_id: number;
       course_id: number;
       module_id: number;
