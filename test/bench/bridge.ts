@@ -14,7 +14,7 @@ export async function run(h: BenchHarness): Promise<BenchRow[]> {
   const bridge = {
     enabled: true,
     chatwoot: { base_url: "http://127.0.0.1:9", account_id: 1, inbox_id: 3, api_token: "bench-token", webhook_secret: secret },
-    zendesk: { subdomain: "bench", email: "bench@example.com", api_token: "bench-token" },
+    zendesk: { subdomain: "bench", email: "bench@example.com", api_token: "bench-token", signing_secret: "bench-zendesk-secret" },
     log_dir: h.tmp(),
   };
   const ferry = await h.startFerry({ bridge });

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { LOOP_TAGS } from "../../src/modules/bridge/service";
+import { LOOP_TAGS } from "../../src/modules/bridge/markers";
 import { CUSTOMER, startBridge, TICKET, type Bridge } from "./setup";
 
 let open: Bridge[] = [];

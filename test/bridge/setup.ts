@@ -26,6 +26,9 @@ async function startFerryLogging(config: Record<string, any>, opts: { dir: strin
 }
 
 export const CUSTOMER = 8447388090494;
+/** The bridge is signed by default: the fakes sign with these unless a test says otherwise. */
+export const ZD_SIGNING_SECRET = "zd-test-signing-secret";
+export const CW_WEBHOOK_SECRET = "cw-test-webhook-secret";
 export const TICKET = 5158;
 
 export interface Bridge {
@@ -49,8 +52,15 @@ export function bridgeConfig(zd: FakeZendesk, cw: FakeChatwoot, logDir: string, 
   return {
     bridge: {
       enabled: true,
-      chatwoot: { base_url: cw.url, account_id: cw.accountId, inbox_id: cw.inboxId, api_token: cw.apiToken, ...(extra.chatwoot ?? {}) },
-      zendesk: { subdomain: "acme", base_url: zd.url, email: zd.email, api_token: zd.apiToken, ...(extra.zendesk ?? {}) },
+      chatwoot: {
+        base_url: cw.url,
+        account_id: cw.accountId,
+        inbox_id: cw.inboxId,
+        api_token: cw.apiToken,
+        webhook_secret: cw.options.webhookSecret ?? "",
+        ...(extra.chatwoot ?? {}),
+      },
+      zendesk: { subdomain: "acme", base_url: zd.url, email: zd.email, api_token: zd.apiToken, signing_secret: zd.options.signingSecret ?? "", ...(extra.zendesk ?? {}) },
       log_dir: logDir,
       ...Object.fromEntries(Object.entries(extra).filter(([k]) => k !== "chatwoot" && k !== "zendesk")),
     },
@@ -60,8 +70,9 @@ export function bridgeConfig(zd: FakeZendesk, cw: FakeChatwoot, logDir: string, 
 export async function startBridge(
   opts: { zd?: FakeZendeskOptions; cw?: FakeChatwootOptions; bridge?: Record<string, any>; clock?: Clock; chatwootPath?: string; dir?: string; logFile?: string } = {},
 ): Promise<Bridge> {
-  const zd = new FakeZendesk(opts.zd);
-  const cw = new FakeChatwoot(opts.cw);
+  // Signed unless the test sets the fakes' secrets itself ("" = the fake does not sign).
+  const zd = new FakeZendesk({ signingSecret: ZD_SIGNING_SECRET, ...opts.zd });
+  const cw = new FakeChatwoot({ webhookSecret: CW_WEBHOOK_SECRET, ...opts.cw });
   zd.addCustomer(CUSTOMER, "Jane Customer", "jane@example.com");
   zd.addTicket(TICKET, CUSTOMER);
   const dir = opts.dir ?? tempDir("ferry-bridge-");

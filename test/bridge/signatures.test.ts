@@ -40,7 +40,7 @@ describe("signature test vectors", () => {
       {
         bridge: {
           enabled: true,
-          chatwoot: { base_url: "http://127.0.0.1:9", account_id: 1, inbox_id: 3, api_token: "x-token" },
+          chatwoot: { base_url: "http://127.0.0.1:9", account_id: 1, inbox_id: 3, api_token: "x-token", webhook_secret: CW_SECRET },
           zendesk: { subdomain: "acme", email: "a@b.c", api_token: "y-token", signing_secret: zdVector.secret },
           log_dir: join(tempDir(), "logs"),
         },
@@ -109,7 +109,8 @@ describe("signed webhooks through the real ferry", () => {
 
   test("a secret path token is the alternative for unsigned Chatwoot", async () => {
     const token = "pt-4f9a1c2e7b";
-    const b = await startBridge({ bridge: { chatwoot: { path_token: token } }, chatwootPath: `/service-api-webhook/chatwoot-webhook/${token}` });
+    // An unsigning Chatwoot (before 2026): the path token is its only check.
+    const b = await startBridge({ cw: { webhookSecret: "" }, bridge: { chatwoot: { path_token: token } }, chatwootPath: `/service-api-webhook/chatwoot-webhook/${token}` });
     open.push(b);
     b.zd.comment(TICKET, "hello");
     await b.idle();

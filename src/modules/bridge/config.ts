@@ -9,6 +9,11 @@ export const bridgeConfig = z
   .strictObject({
     /** Zendesk <-> Chatwoot bridge on/off (spec/bridge.md). Off: both webhook endpoints answer 503. */
     enabled: z.boolean().default(false),
+    /**
+     * Accept webhooks without an inbound check (no zendesk.signing_secret, or neither chatwoot.webhook_secret
+     * nor chatwoot.path_token). Off: enabling the bridge without them is a config error. On: a warning at start and in /health.
+     */
+    allow_unsigned: z.boolean().default(false),
     chatwoot: z
       .strictObject({
         /** Chatwoot's base URL, e.g. https://chat.example.com (required when enabled). */
@@ -19,7 +24,7 @@ export const bridgeConfig = z
         inbox_id: id.default(0),
         /** User or agent-bot access token, sent as the api_access_token header (required when enabled; use ${ENV}). */
         api_token: z.string().default(""),
-        /** HMAC secret of Chatwoot's webhook (2026+); empty = signatures not checked. */
+        /** HMAC secret of Chatwoot's webhook (2026+); empty = signatures not checked (then path_token, or allow_unsigned). */
         webhook_secret: z.string().default(""),
         /** Secret path token: Chatwoot posts to /chatwoot-webhook/{token} or ?token=; empty = not required. */
         path_token: z.string().default(""),
@@ -37,7 +42,7 @@ export const bridgeConfig = z
         email: z.string().default(""),
         /** Zendesk API token (required when enabled; use ${ENV}). */
         api_token: z.string().default(""),
-        /** Webhook signing secret; empty = signatures not checked. */
+        /** Webhook signing secret; required when enabled unless allow_unsigned (empty = signatures not checked). */
         signing_secret: z.string().default(""),
         /** How far X-Zendesk-Webhook-Signature-Timestamp may be from now. */
         signature_tolerance: duration.prefault("5m"),
@@ -68,6 +73,15 @@ export const bridgeConfig = z
     need(b.zendesk.subdomain !== "" || b.zendesk.base_url !== "", ["zendesk", "subdomain"], "Zendesk subdomain (or zendesk.base_url)");
     need(b.zendesk.email !== "", ["zendesk", "email"], "Zendesk agent e-mail");
     need(b.zendesk.api_token !== "", ["zendesk", "api_token"], "Zendesk API token");
+    // Signed by default: anyone who reaches ferry could otherwise post into any ticket or conversation.
+    if (b.allow_unsigned) return;
+    const unsigned = " (or set bridge.allow_unsigned: true to accept unsigned webhooks)";
+    need(b.zendesk.signing_secret !== "", ["zendesk", "signing_secret"], "the Zendesk webhook signing secret" + unsigned);
+    need(
+      b.chatwoot.webhook_secret !== "" || b.chatwoot.path_token !== "",
+      ["chatwoot", "webhook_secret"],
+      "bridge.chatwoot.webhook_secret or bridge.chatwoot.path_token" + unsigned,
+    );
   })
   .prefault({});
 

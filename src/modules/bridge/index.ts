@@ -1,11 +1,11 @@
 import { Elysia } from "elysia";
 import { rawBody, readJson } from "../../http/plugin";
-import type { BridgeService } from "./service";
+import type { BridgeIntake } from "./intake";
 
 const OK = { status: "success" } as const;
 
 /** Webhook endpoints (paths kept from the old service): check, store, answer 200 at once; the work is a queued job. */
-export function bridgeRoutes(service: BridgeService, bodyLimit: () => number) {
+export function bridgeRoutes(service: BridgeIntake, bodyLimit: () => number) {
   return new Elysia({ name: "bridge" })
     .post(
       "/service-api-webhook/zendesk-webhook",

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { HttpError, validate } from "../../http/errors";
 
 // Webhook payloads as Zendesk and Chatwoot send them (fixtures/bridge/payloads.json). Objects are
 // loose: both products add fields over time, and we read only what the rules need. Ids arrive as
@@ -71,8 +72,86 @@ export const chatwootWebhook = z.looseObject({
 
 export type ChatwootWebhook = z.output<typeof chatwootWebhook>;
 
-/** What a bridge job carries: the webhook body as received, and when. */
-export interface BridgeJobPayload {
+/** What a bridge job carries: which side sent it, the webhook body as received, and when. */
+export interface SyncPayload {
+  source: "zendesk" | "chatwoot";
   body: unknown;
   received_at: number;
+}
+
+/** A Zendesk comment in either webhook shape. */
+export interface ZendeskComment {
+  shape: "event" | "trigger";
+  ticketId: string;
+  requesterId?: string;
+  requesterName?: string;
+  requesterEmail?: string;
+  commentId?: string;
+  text: string;
+  isPublic?: boolean;
+  authorId?: string;
+  authorIsStaff?: boolean;
+  /** {{current_user.id}} of a trigger body: who made the update. */
+  updaterId?: string;
+}
+
+/** Reads a Zendesk webhook body; 422 when it is neither an event-subscription nor a trigger body. */
+export function parseZendesk(body: unknown): { comment: ZendeskComment } | { skip: string } {
+  if (body === null || typeof body !== "object" || Array.isArray(body)) {
+    throw new HttpError(422, "validation_failed", "invalid request body: expected a JSON object from a Zendesk webhook");
+  }
+  const b = body as Record<string, unknown>;
+  if (typeof b.type === "string") {
+    const e = validate(zendeskEvent, body, "Zendesk event");
+    if (!e.type.endsWith("ticket.comment_added")) return { skip: `event ${e.type} is not a new comment` };
+    const ticketId = e.detail?.id ?? /^zen:ticket:(\d+)$/.exec(e.subject ?? "")?.[1];
+    if (!ticketId) throw new HttpError(422, "validation_failed", "invalid Zendesk event: detail.id: expected the ticket id (or subject zen:ticket:<id>)", [{ path: "detail.id", message: "required" }]);
+    const c = e.event?.comment;
+    if (!c) throw new HttpError(422, "validation_failed", "invalid Zendesk event: event.comment: required for ticket.comment_added", [{ path: "event.comment", message: "required" }]);
+    return {
+      comment: {
+        shape: "event",
+        ticketId,
+        requesterId: e.detail?.requester_id,
+        commentId: c.id,
+        text: c.body ?? "",
+        isPublic: c.is_public,
+        authorId: c.author?.id,
+        authorIsStaff: c.author?.is_staff,
+      },
+    };
+  }
+  if (!("ticket_id" in b)) {
+    throw new HttpError(
+      422,
+      "validation_failed",
+      "invalid request body: expected a Zendesk event-subscription body (type: zen:event-type:…) or a trigger body with ticket_id",
+      [{ path: "ticket_id", message: "required" }],
+    );
+  }
+  const t = validate(zendeskTrigger, body, "Zendesk trigger body");
+  // With both placeholders sent, a differing latest_comment means the newest comment is private.
+  let isPublic = t.event?.comment?.is_public;
+  if (t.latest_comment !== undefined && t.latest_public_comment !== undefined) isPublic = t.latest_comment.trim() === t.latest_public_comment.trim() && isPublic !== false;
+  return {
+    comment: {
+      shape: "trigger",
+      ticketId: t.ticket_id,
+      requesterId: t.requester_id,
+      requesterName: t.requester_name,
+      requesterEmail: t.requester_email,
+      commentId: t.comment_id ?? t.event?.comment?.id,
+      text: t.latest_comment ?? t.event?.comment?.body ?? t.latest_public_comment ?? "",
+      isPublic,
+      updaterId: t.current_user_id,
+    },
+  };
+}
+
+/** Reads a Chatwoot webhook body; 422 when it is not a Chatwoot event object. */
+export function parseChatwoot(body: unknown): ChatwootWebhook {
+  if (body === null || typeof body !== "object" || Array.isArray(body)) {
+    throw new HttpError(422, "validation_failed", "invalid request body: expected a JSON object from a Chatwoot webhook");
+  }
+  return validate(chatwootWebhook, body, "Chatwoot webhook");
 }

@@ -45,3 +45,18 @@ export function checkChatwoot(cfg: BridgeConfig, headers: Headers, raw: string, 
   }
   if (!safeEqual(sig, chatwootSignature(c.webhook_secret, ts, raw))) throw unauthorized("X-Chatwoot-Signature does not match the body");
 }
+
+/** The inbound sides that have no check configured (empty when both are signed or token-protected). */
+export function unsignedSides(cfg: BridgeConfig): string[] {
+  const out: string[] = [];
+  if (!cfg.zendesk.signing_secret) out.push("Zendesk (no bridge.zendesk.signing_secret)");
+  if (!cfg.chatwoot.webhook_secret && !cfg.chatwoot.path_token) out.push("Chatwoot (no bridge.chatwoot.webhook_secret or path_token)");
+  return out;
+}
+
+/** The warning shown at start and in /health when the bridge runs with allow_unsigned and a side is unchecked. */
+export function unsignedWarning(cfg: BridgeConfig): string | null {
+  const sides = unsignedSides(cfg);
+  if (!cfg.enabled || sides.length === 0) return null;
+  return `bridge.allow_unsigned is true: unsigned webhooks are accepted from ${sides.join(" and ")}; anyone who can reach ferry can post through the bridge`;
+}

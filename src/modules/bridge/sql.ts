@@ -29,16 +29,24 @@ export function ticketFor(db: Db, conversationId: string): string | null {
   return r?.ticket_id ?? null;
 }
 
-export function saveTicket(db: Db, ticketId: string, conversationId: number, contactId: number | null, now: number): void {
-  prepared(
-    db,
-    `INSERT INTO bridge_tickets (ticket_id, conversation_id, contact_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
-     ON CONFLICT (ticket_id) DO UPDATE SET conversation_id = excluded.conversation_id, contact_id = coalesce(excluded.contact_id, contact_id), updated_at = excluded.updated_at`,
-  ).run(ticketId, conversationId, contactId, now, now);
+/**
+ * Links a ticket to a conversation unless it is linked already; returns the conversation it is linked to.
+ * Never re-links: a link is made once, from what ferry created or Chatwoot confirmed, and only forgetTicket undoes it.
+ */
+export function linkTicket(db: Db, ticketId: string, conversationId: number, contactId: number | null, now: number): number {
+  prepared(db, "INSERT INTO bridge_tickets (ticket_id, conversation_id, contact_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (ticket_id) DO NOTHING").run(
+    ticketId,
+    conversationId,
+    contactId,
+    now,
+    now,
+  );
+  return conversationFor(db, ticketId)!;
 }
 
-export function forgetTicket(db: Db, ticketId: string): void {
-  prepared(db, "DELETE FROM bridge_tickets WHERE ticket_id = ?").run(ticketId);
+/** Drops a ticket's link to a conversation that no longer exists (only if it still points there). */
+export function forgetTicket(db: Db, ticketId: string, conversationId: number): void {
+  prepared(db, "DELETE FROM bridge_tickets WHERE ticket_id = ? AND conversation_id = ?").run(ticketId, conversationId);
 }
 
 /** The result recorded for a processed id within the window, or undefined when not processed. */
