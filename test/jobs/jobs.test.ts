@@ -75,7 +75,10 @@ describe("jobs API", () => {
     const rx = await fake({ reply: { status: 400 } });
     const hook = await fake();
     const ops = await fake();
-    const f = await ferry([sub("s", rx.url, { events: ["attempt.*"] }), sub("ops", ops.url, { events: ["job.failed"] })]);
+    // A legacy signature does not cover webhook_url: the receiver's host must be allowed for it.
+    const f = await ferry([sub("s", rx.url, { events: ["attempt.*"] }), sub("ops", ops.url, { events: ["job.failed"] })], {
+      config: { jobs: { secret: SECRET, allowed_webhook_hosts: ["127.0.0.1"] } },
+    });
     const [dead] = await deadDeliveries(f, 1);
     const lots = ["msg_missing_1", "msg_missing_2"];
     // Older clients: body field `signature` = HMAC of the lots array as JSON (compact here).

@@ -13,10 +13,10 @@ export function jobsRoutes(ctx: AppContext, service: JobsService) {
       const body = await readJson(request, ctx.config().server.body_limit);
       const secret = ctx.config().jobs.secret;
       // With jobs.secret set the signature is the credential (older batch clients send no token).
-      if (secret) service.verifySignature(secret, rawBody(request), request.headers.get("x-signature"), body);
-      else requireToken(request.headers, ctx.config().auth.api_tokens);
+      const signed = secret ? service.verifySignature(secret, rawBody(request), request.headers.get("x-signature"), body) : null;
+      if (!signed) requireToken(request.headers, ctx.config().auth.api_tokens);
       const input = validate(createJobBody, body);
-      const out = await service.create(input, new URL(request.url).origin);
+      const out = await service.create(input, new URL(request.url).origin, signed);
       set.status = 202;
       return out;
     }, { parse: "none" })

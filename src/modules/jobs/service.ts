@@ -6,6 +6,16 @@ import type { WebhookEngine } from "../webhooks/engine";
 import { JOB_TYPES, rebuildItem, replayItem, type CreateJobBody, type JobType } from "./model";
 import * as sql from "./sql";
 import { hexSignature } from "../webhooks/signing";
+import { hostAllowed } from "../webhooks/ssrf";
+import { createHash } from "node:crypto";
+
+/** How a POST /api/v1/jobs request was signed, and the key that recognises it when repeated. */
+export interface SignedRequest {
+  scheme: "body" | "legacy";
+  replayKey: string;
+}
+
+const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
 
 export const JOB_KIND = "api.job";
 const CHUNK = 100;
@@ -42,12 +52,15 @@ export class JobsService {
     private engine: WebhookEngine | null,
   ) {}
 
-  /** 401 unless the request is signed (X-Signature over the raw body, or the older body `signature` over the items JSON). */
-  verifySignature(secret: string, raw: string, header: string | null, body: unknown): void {
+  /**
+   * 401 unless the request is signed: X-Signature over the raw body, or the older body `signature` over
+   * the items JSON. Returns the scheme and the replay key (a hash of what the signature covers).
+   */
+  verifySignature(secret: string, raw: string, header: string | null, body: unknown): SignedRequest {
     if (header) {
       const sig = header.trim().replace(/^sha256=/i, "").toLowerCase();
       if (!safeEqual(sig, hexSignature(secret, raw))) throw new HttpError(401, "invalid_signature", "X-Signature does not match the HMAC-SHA256 of the request body");
-      return;
+      return { scheme: "body", replayKey: sha256(`body:${raw}`) };
     }
     const b = body as { signature?: unknown; lots?: unknown; items?: unknown } | null;
     if (b && typeof b === "object" && typeof b.signature === "string") {
@@ -56,12 +69,27 @@ export class JobsService {
       // Older clients sign the items array as JSON: compact (JSON.stringify) or Python's json.dumps style.
       const ok = list !== undefined && [JSON.stringify(list), pythonJson(list)].some((text) => safeEqual(sig, hexSignature(secret, text)));
       if (!ok) throw new HttpError(401, "invalid_signature", "body signature does not match the HMAC-SHA256 of the items");
-      return;
+      // Only the items are signed: any request reusing them (whatever else it changes) is a replay.
+      return { scheme: "legacy", replayKey: sha256(`items:${JSON.stringify(list)}`) };
     }
     throw new HttpError(401, "missing_signature", "jobs.secret is set: sign the request with X-Signature (hex HMAC-SHA256 of the raw body)");
   }
 
-  async create(body: CreateJobBody, origin: string) {
+  /** Why a webhook_url is not honoured, or null when it is: a legacy signature does not cover it, so only allowed hosts. */
+  private webhookRefusal(url: string, signed: SignedRequest | null): string | null {
+    if (signed?.scheme !== "legacy") return null;
+    const allowed = this.ctx.config().jobs.allowed_webhook_hosts;
+    if (hostAllowed(new URL(url), allowed)) return null;
+    return `webhook_url dropped: the body signature covers only the items, and host ${new URL(url).host} is not in jobs.allowed_webhook_hosts (sign the whole body with X-Signature to use any public webhook_url)`;
+  }
+
+  async create(body: CreateJobBody, origin: string, signed: SignedRequest | null = null) {
+    const cfg = this.ctx.config().jobs;
+    const since = () => this.ctx.clock.now() - cfg.replay_window;
+    if (signed) {
+      const prior = sql.requestJob(this.ctx.store.db, signed.replayKey, since());
+      if (prior) return this.duplicate(prior, origin);
+    }
     if (!(JOB_TYPES as readonly string[]).includes(body.type)) {
       throw new HttpError(422, "unknown_job_type", `unknown job type ${body.type}; known types: ${JOB_TYPES.join(", ")}`, { known_types: JOB_TYPES });
     }
@@ -80,19 +108,43 @@ export class JobsService {
         if (!r.success) throw new HttpError(422, "validation_failed", `invalid items[${i}]: expected a delivery id string`, zodProblems(r.error, `items[${i}]`));
       });
     }
+    const dropped = body.webhook_url ? this.webhookRefusal(body.webhook_url, signed) : null;
+    const webhookUrl = dropped ? null : (body.webhook_url ?? null);
     const id = `job_${Bun.randomUUIDv7()}`;
-    await this.ctx.store.write((db) => {
+    const prior = await this.ctx.store.write((db) => {
       const now = this.ctx.clock.now();
-      sql.insertJob(db, { id, type, total: items.length, webhookUrl: body.webhook_url ?? null, options: body.options ? JSON.stringify(body.options) : null, now });
+      if (signed) {
+        // Checked again inside the write: of two identical requests in one batch, only the first makes a job.
+        const first = sql.requestJob(db, signed.replayKey, now - cfg.replay_window);
+        if (first) return first;
+        sql.saveRequest(db, signed.replayKey, id, now, now - cfg.replay_window);
+      }
+      sql.insertJob(db, { id, type, total: items.length, webhookUrl, options: body.options ? JSON.stringify(body.options) : null, now });
       items.forEach((it, i) => sql.insertItem(db, id, i, JSON.stringify(it)));
       this.ctx.queue.enqueue(db, { kind: JOB_KIND, payload: { id }, dedupeKey: `api.job:${id}` });
+      return null;
     });
+    if (prior) return this.duplicate(prior, origin);
     return {
       job_id: id,
       status: "queued" as const,
       total_lots: items.length,
       status_url: `${origin}/api/v1/jobs/${id}/status`,
       results_url: `${origin}/api/v1/jobs/${id}/results`,
+      ...(dropped ? { webhook: { status: "dropped" as const, reason: dropped } } : {}),
+    };
+  }
+
+  /** The answer to a repeated signed request: the job the first one made, as it is now. */
+  private duplicate(id: string, origin: string) {
+    const j = sql.getJob(this.ctx.store.db, id)!;
+    return {
+      job_id: id,
+      status: j.status,
+      total_lots: j.total_lots,
+      status_url: `${origin}/api/v1/jobs/${id}/status`,
+      results_url: `${origin}/api/v1/jobs/${id}/results`,
+      duplicate: true as const,
     };
   }
 

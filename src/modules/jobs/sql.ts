@@ -79,3 +79,15 @@ export function finishJob(db: Db, id: string, status: string, completed: number,
 export function results(db: Db, id: string, offset: number, limit: number): Array<{ idx: number; status: string; result: string | null; error: string | null }> {
   return prepared<unknown[], any>(db, "SELECT idx, status, result, error FROM api_job_items WHERE job_id = ? ORDER BY idx LIMIT ? OFFSET ?").all(id, limit, offset);
 }
+
+/** The job a signed request made within the replay window, if it was seen. */
+export function requestJob(db: Db, key: string, since: number): string | null {
+  const r = prepared<[string, number], { job_id: string }>(db, "SELECT job_id FROM api_job_requests WHERE key = ? AND at >= ?").get(key, since);
+  return r?.job_id ?? null;
+}
+
+/** Records a signed request and forgets those older than the window. */
+export function saveRequest(db: Db, key: string, jobId: string, now: number, since: number): void {
+  prepared(db, "DELETE FROM api_job_requests WHERE at < ?").run(since);
+  prepared(db, "INSERT INTO api_job_requests (key, job_id, at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET job_id = excluded.job_id, at = excluded.at").run(key, jobId, now);
+}

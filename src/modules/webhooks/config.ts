@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { duration } from "../../config/units";
+import { allowEntry } from "./ssrf";
 
 // Subscriber ids name queue kinds and appear in URLs and metrics labels; a leading "_" is
 // reserved for ferry's own targets (the jobs API's completion webhooks are "_jobs").
@@ -58,8 +59,8 @@ export const webhooksConfig = z
   .strictObject({
     /** Allow subscriber URLs that resolve to loopback/private/link-local addresses (SSRF guard off). */
     allow_private_targets: z.boolean().default(false),
-    /** Hostnames, IPs or CIDR ranges allowed even when private (e.g. ["hooks.internal", "10.1.0.0/16"]). */
-    allowed_targets: z.array(z.string().min(1)).default([]),
+    /** Subscriber targets allowed even when private: host, host:port, IP, IP:port or CIDR (e.g. ["hooks.internal:8443", "10.1.0.0/16"]). Not used for job webhook URLs (jobs.allowed_targets). */
+    allowed_targets: z.array(allowEntry).default([]),
     /** Subscribers (spec/outgoing-webhooks.md); an entry with an empty url is not registered. */
     subscribers: z
       .array(subscriberConfig)

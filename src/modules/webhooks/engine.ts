@@ -5,7 +5,7 @@ import type { Db } from "../../store/sqlite";
 import type { Config } from "../../config/schema";
 import type { SubscriberConfig } from "./config";
 import { hexSignature, standardKey, standardSignature } from "./signing";
-import { checkTarget, ResolveFailed, TargetRefused } from "./ssrf";
+import { guardedFetch, ResolveFailed, TargetRefused } from "./ssrf";
 import * as sql from "./sql";
 import { parseRetryAfter } from "../../http/retry-after";
 
@@ -355,15 +355,16 @@ export class WebhookEngine {
     let refused = false;
     try {
       const wh = this.ctx.config().webhooks;
-      await checkTarget(target.url, { allowPrivate: wh.allow_private_targets, allowed: wh.allowed_targets });
       const headers = this.headers(target, row, attempt);
-      const res = await fetch(target.url, {
+      // Connects to the address the guard checked; job URLs come from clients and have their own allow-list.
+      const allowed = target.id === JOBS_TARGET ? this.ctx.config().jobs.allowed_targets : wh.allowed_targets;
+      const res = await guardedFetch(target.url, {
         method: "POST",
         headers,
         body: row.body,
         redirect: "manual", // following a redirect would bypass the SSRF guard
         signal: AbortSignal.any([AbortSignal.timeout(target.timeoutMs), jctx.signal]),
-      });
+      }, { allowPrivate: wh.allow_private_targets, allowed });
       status = res.status;
       retryAfterMs = parseRetryAfter(res.headers.get("retry-after"));
       response = await readSnippet(res, wh.response_capture);
