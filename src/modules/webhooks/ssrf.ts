@@ -75,15 +75,18 @@ function normalize(address: string): string {
   return words.join(":");
 }
 
-/** True for addresses in the private/loopback/link-local/reserved ranges, IPv4 embedded in IPv6 included, and the host's own addresses. */
-export function isPrivateAddress(address: string): boolean {
+/**
+ * True for addresses in the private/loopback/link-local/reserved ranges, IPv4 embedded in IPv6
+ * included, and the host's own addresses (`own`: os.networkInterfaces(), refreshed every 30 s).
+ */
+export function isPrivateAddress(address: string, own: Set<string> = ownAddresses()): boolean {
   const a = address.replace(/^\[|\]$/g, "");
   const v = isIP(a);
   if (v === 0) return true;
-  if (ownAddresses().has(normalize(a))) return true;
+  if (own.has(normalize(a))) return true;
   if (v === 4) return PRIVATE.check(a, "ipv4");
   if (PRIVATE.check(a, "ipv6")) return true;
-  return embeddedIPv4(a).some((x) => PRIVATE.check(x, "ipv4") || ownAddresses().has(x));
+  return embeddedIPv4(a).some((x) => PRIVATE.check(x, "ipv4") || own.has(x));
 }
 
 // ---- allow-lists: "host", "host:port", "10.1.0.0/16", "10.1.2.3:8080", "[fd00::1]:8443" ----
@@ -154,13 +157,14 @@ export interface GuardOptions {
   allowPrivate: boolean;
   /** Allow-list entries (host, host:port, IP, CIDR) reachable even when private. */
   allowed: string[];
+  /** Name resolution (tests); default: the system resolver, answers cached 30 s. */
+  resolve?: (host: string) => Promise<string[]>;
 }
 
 const cache = new Map<string, { at: number; addresses: string[] }>();
 const CACHE_MS = 30_000;
 
-async function resolve(host: string): Promise<string[]> {
-  if (isIP(host)) return [host];
+async function systemResolve(host: string): Promise<string[]> {
   const hit = cache.get(host);
   if (hit && Date.now() - hit.at < CACHE_MS) return hit.addresses;
   let addresses: string[];
@@ -169,7 +173,6 @@ async function resolve(host: string): Promise<string[]> {
   } catch (err) {
     throw new ResolveFailed(`DNS lookup of ${host} failed: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
-  if (addresses.length === 0) throw new ResolveFailed(`DNS lookup of ${host} returned no address`);
   cache.set(host, { at: Date.now(), addresses });
   return addresses;
 }
@@ -193,7 +196,8 @@ async function check(parsed: URL, opts: GuardOptions): Promise<string | null> {
   if (opts.allowPrivate || hostAllowed(parsed, opts.allowed)) return null;
   const host = hostOf(parsed);
   const port = portOf(parsed);
-  const addresses = await resolve(host);
+  const addresses = isIP(host) ? [host] : await (opts.resolve ?? systemResolve)(host);
+  if (addresses.length === 0) throw new ResolveFailed(`DNS lookup of ${host} returned no address`);
   for (const a of addresses) {
     if (isPrivateAddress(a) && !addressAllowed(a, port, opts.allowed)) {
       throw new TargetRefused(`target ${host} resolves to private address ${a} (private targets are refused unless allowed: allowed_targets)`);
