@@ -162,4 +162,28 @@ describe("a webhook body never decides or replaces a link (even with allow_unsig
     expect(b.cw.contacts.map((c) => [c.identifier, c.name])).toEqual([[`zendesk:${B}`, "Bob Other"]]);
     expect(b.cw.conversations[0]!.contact_id).toBe(b.cw.contacts[0]!.id);
   });
+
+  test("a conversation already linked to one ticket is never taken over by another, whatever its attributes say", async () => {
+    const b = await startBridge();
+    open.push(b);
+    b.zd.comment(TICKET, "A: hello");
+    await b.idle();
+    const convA = b.cw.conversations[0]!;
+    // Someone edits A's conversation in Chatwoot to claim ticket 7000 of the same customer.
+    convA.source_id = "zendesk:7000";
+    convA.custom_attributes = { zendesk_ticket_id: "7000" };
+    b.zd.addTicket(7000, CUSTOMER, "Second question");
+    b.zd.comment(7000, "about ticket 7000");
+    await b.idle();
+    expect(b.cw.conversations).toHaveLength(2);
+    const conv7000 = b.cw.conversations[1]!;
+    expect(b.cw.messages.filter((m) => m.message_type === "incoming").map((m) => [m.conversation_id, m.content])).toEqual([
+      [convA.id, "A: hello"],
+      [conv7000.id, "about ticket 7000"],
+    ]);
+    expect(links(b)).toEqual([
+      { ticket_id: String(TICKET), conversation_id: convA.id },
+      { ticket_id: "7000", conversation_id: conv7000.id },
+    ]);
+  });
 });

@@ -101,6 +101,9 @@ async function ensureConversation(rt: BridgeRuntime, ticketId: string, contactId
   const cfg = rt.cfg().chatwoot;
   const sourceId = `zendesk:${ticketId}`;
   let conv = await rt.chatwoot.findConversation(cfg.inbox_id, sourceId, ticketId, signal);
+  // A conversation already linked to another ticket is not shared (its attributes may have been edited).
+  const owner = conv ? sql.ticketFor(rt.ctx.store.db, String(conv.id)) : null;
+  if (owner !== null && owner !== ticketId) conv = null;
   conv ??= await rt.chatwoot.createConversation(
     {
       source_id: sourceId,

@@ -200,7 +200,7 @@ async function check(parsed: URL, opts: GuardOptions): Promise<string | null> {
   if (addresses.length === 0) throw new ResolveFailed(`DNS lookup of ${host} returned no address`);
   for (const a of addresses) {
     if (isPrivateAddress(a) && !addressAllowed(a, port, opts.allowed)) {
-      throw new TargetRefused(`target ${host} resolves to private address ${a} (private targets are refused unless allowed: allowed_targets)`);
+      throw new TargetRefused(`target ${host} resolves to private address ${a} (not allowed by allow_private_targets or an allowed_targets entry)`);
     }
   }
   return addresses[0]!;
