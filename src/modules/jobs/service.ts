@@ -6,7 +6,7 @@ import type { WebhookEngine } from "../webhooks/engine";
 import { JOB_TYPES, rebuildItem, replayItem, type CreateJobBody, type JobType } from "./model";
 import * as sql from "./sql";
 import { hexSignature } from "../webhooks/signing";
-import { hostAllowed } from "../webhooks/ssrf";
+import { checkTarget, hostAllowed, TargetRefused } from "../webhooks/ssrf";
 import { createHash } from "node:crypto";
 
 /** How a POST /api/v1/jobs request was signed, and the key that recognises it when repeated. */
@@ -83,6 +83,19 @@ export class JobsService {
     return `webhook_url dropped: the body signature covers only the items, and host ${new URL(url).host} is not in jobs.allowed_webhook_hosts (sign the whole body with X-Signature to use any public webhook_url)`;
   }
 
+  /** 422 for a webhook_url the SSRF guard refuses now (it is checked again at delivery; a name that does not resolve yet is left to that). */
+  private async checkWebhookTarget(url: string): Promise<void> {
+    const cfg = this.ctx.config();
+    try {
+      await checkTarget(url, { allowPrivate: cfg.webhooks.allow_private_targets, allowed: cfg.jobs.allowed_targets });
+    } catch (err) {
+      if (!(err instanceof TargetRefused)) return;
+      throw new HttpError(422, "validation_failed", `invalid webhook_url: ${err.message}; ferry calls only public addresses (an operator can allow one with jobs.allowed_targets)`, [
+        { path: "webhook_url", message: err.message },
+      ]);
+    }
+  }
+
   async create(body: CreateJobBody, origin: string, signed: SignedRequest | null = null) {
     const cfg = this.ctx.config().jobs;
     const since = () => this.ctx.clock.now() - cfg.replay_window;
@@ -110,6 +123,7 @@ export class JobsService {
     }
     const dropped = body.webhook_url ? this.webhookRefusal(body.webhook_url, signed) : null;
     const webhookUrl = dropped ? null : (body.webhook_url ?? null);
+    if (webhookUrl) await this.checkWebhookTarget(webhookUrl);
     const id = `job_${Bun.randomUUIDv7()}`;
     const prior = await this.ctx.store.write((db) => {
       const now = this.ctx.clock.now();
