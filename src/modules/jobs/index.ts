@@ -5,6 +5,7 @@ import { validate } from "../../http/errors";
 import { rawBody, readJson } from "../../http/plugin";
 import { createJobBody, resultsQuery } from "./model";
 import type { JobsService } from "./service";
+import { verifySignature } from "./signatures";
 
 /** The jobs API controller. */
 export function jobsRoutes(ctx: AppContext, service: JobsService) {
@@ -13,7 +14,7 @@ export function jobsRoutes(ctx: AppContext, service: JobsService) {
       const body = await readJson(request, ctx.config().server.body_limit);
       const secret = ctx.config().jobs.secret;
       // With jobs.secret set the signature is the credential (older batch clients send no token).
-      const signed = secret ? service.verifySignature(secret, rawBody(request), request.headers.get("x-signature"), body) : null;
+      const signed = secret ? verifySignature(secret, rawBody(request), request.headers.get("x-signature"), body) : null;
       if (!signed) requireToken(request.headers, ctx.config().auth.api_tokens);
       const input = validate(createJobBody, body);
       const out = await service.create(input, new URL(request.url).origin, signed);

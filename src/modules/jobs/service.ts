@@ -1,21 +1,11 @@
 import type { AppContext } from "../../context";
-import { safeEqual } from "../../http/auth";
 import { HttpError, validate, zodProblems } from "../../http/errors";
 import type { Job, JobContext } from "../../queue";
 import type { WebhookEngine } from "../webhooks/engine";
 import { JOB_TYPES, rebuildItem, replayItem, type CreateJobBody, type JobType } from "./model";
+import type { SignedRequest } from "./signatures";
 import * as sql from "./sql";
-import { hexSignature } from "../webhooks/signing";
 import { checkTarget, hostAllowed, TargetRefused } from "../webhooks/ssrf";
-import { createHash } from "node:crypto";
-
-/** How a POST /api/v1/jobs request was signed, and the key that recognises it when repeated. */
-export interface SignedRequest {
-  scheme: "body" | "legacy";
-  replayKey: string;
-}
-
-const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
 
 export const JOB_KIND = "api.job";
 const CHUNK = 100;
@@ -23,17 +13,6 @@ const CHUNK = 100;
 function iso(ms: number | null): string | null {
   return ms === null ? null : new Date(ms).toISOString();
 }
-
-/** Python's json.dumps defaults (", " and ": " separators, non-ASCII escaped): how older clients sign `lots`. */
-export function pythonJson(value: unknown): string {
-  if (value === null || typeof value !== "object") {
-    const s = JSON.stringify(value) ?? "null";
-    return typeof value === "string" ? s.replace(/[\u007f-\uffff]/g, (c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0")) : s;
-  }
-  if (Array.isArray(value)) return "[" + value.map(pythonJson).join(", ") + "]";
-  return "{" + Object.entries(value).map(([k, v]) => `${pythonJson(k)}: ${pythonJson(v)}`).join(", ") + "}";
-}
-
 
 function errorText(err: unknown): string {
   return (err as Error)?.message ?? String(err);
@@ -51,29 +30,6 @@ export class JobsService {
     private ctx: AppContext,
     private engine: WebhookEngine | null,
   ) {}
-
-  /**
-   * 401 unless the request is signed: X-Signature over the raw body, or the older body `signature` over
-   * the items JSON. Returns the scheme and the replay key (a hash of what the signature covers).
-   */
-  verifySignature(secret: string, raw: string, header: string | null, body: unknown): SignedRequest {
-    if (header) {
-      const sig = header.trim().replace(/^sha256=/i, "").toLowerCase();
-      if (!safeEqual(sig, hexSignature(secret, raw))) throw new HttpError(401, "invalid_signature", "X-Signature does not match the HMAC-SHA256 of the request body");
-      return { scheme: "body", replayKey: sha256(`body:${raw}`) };
-    }
-    const b = body as { signature?: unknown; lots?: unknown; items?: unknown } | null;
-    if (b && typeof b === "object" && typeof b.signature === "string") {
-      const list = b.lots ?? b.items;
-      const sig = b.signature.trim().toLowerCase();
-      // Older clients sign the items array as JSON: compact (JSON.stringify) or Python's json.dumps style.
-      const ok = list !== undefined && [JSON.stringify(list), pythonJson(list)].some((text) => safeEqual(sig, hexSignature(secret, text)));
-      if (!ok) throw new HttpError(401, "invalid_signature", "body signature does not match the HMAC-SHA256 of the items");
-      // Only the items are signed: any request reusing them (whatever else it changes) is a replay.
-      return { scheme: "legacy", replayKey: sha256(`items:${JSON.stringify(list)}`) };
-    }
-    throw new HttpError(401, "missing_signature", "jobs.secret is set: sign the request with X-Signature (hex HMAC-SHA256 of the raw body)");
-  }
 
   /** Why a webhook_url is not honoured, or null when it is: a legacy signature does not cover it, so only allowed hosts. */
   private webhookRefusal(url: string, signed: SignedRequest | null): string | null {
