@@ -34,6 +34,17 @@ const optBool = nullable(z.union([z.boolean(), z.number(), z.string().regex(/^\s
 /** One Moodle log: the observer's fields, get_data()/logstore fields and our plugin's enrichment. */
 export const moodleLog = z.looseObject({
   id: optInt,
+  /**
+   * The sender's stable key for this one log (local_ferry: site + outbox row). When present it is
+   * the log's identity for deduplication, so a resend in another batch is a duplicate while two
+   * real events with the same user, object and second are not.
+   */
+  idempotency_key: z
+    .string("expected idempotency_key: a string of 1-200 characters")
+    .min(1, "expected idempotency_key: a string of 1-200 characters")
+    .max(200, "expected idempotency_key: a string of 1-200 characters")
+    .nullish()
+    .transform((v) => v ?? null),
   userid: int,
   courseid: int,
   eventname: z.string().min(1, "expected a Moodle event name such as \\core\\event\\course_viewed"),
