@@ -35,8 +35,16 @@ function xmldb_local_ferry_upgrade($oldversion) {
     if ($oldversion < 2025120200) {
         // Outbox rows carry the event's context, so privacy requests are answered per context.
         $table = new xmldb_table('local_ferry_outbox');
-        $field = new xmldb_field('contextid', XMLDB_TYPE_INTEGER, '10', null, XMLDB_NOTNULL, null, '0',
-            'relateduserid');
+        $field = new xmldb_field(
+            'contextid',
+            XMLDB_TYPE_INTEGER,
+            '10',
+            null,
+            XMLDB_NOTNULL,
+            null,
+            '0',
+            'relateduserid'
+        );
         if (!$dbman->field_exists($table, $field)) {
             $dbman->add_field($table, $field);
         }
