@@ -153,8 +153,8 @@ class observer {
     }
 
     /**
-     * The payload as JSON. A value JSON cannot hold (INF, NAN, too deep) becomes null rather than
-     * losing the event.
+     * The payload as JSON. A value JSON cannot hold is replaced (INF and NAN by 0, too deep by null)
+     * rather than the event being lost.
      *
      * @param array $payload
      * @return string
@@ -163,7 +163,7 @@ class observer {
         $json = json_encode($payload, sender::JSON_FLAGS);
         if ($json === false) {
             debugging('local_ferry: event data not fully encodable as JSON (' . json_last_error_msg()
-                . '); unencodable values are sent as null', DEBUG_DEVELOPER);
+                . '); unencodable values are replaced', DEBUG_DEVELOPER);
             $json = json_encode($payload, sender::JSON_FLAGS | JSON_PARTIAL_OUTPUT_ON_ERROR);
         }
         return $json === false ? json_encode(['eventname' => $payload['eventname'] ?? null]) : $json;
