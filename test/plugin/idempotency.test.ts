@@ -58,4 +58,22 @@ describe("per-log idempotency_key", () => {
     }
     expect(stored(43)).toBe(0);
   });
+
+  test("grade_updated with the batch log's key is not stored a second time as a pipeline event", async () => {
+    const graded = {
+      eventname: "\\core\\event\\user_graded", component: "core", action: "graded", target: "user", objectid: 43,
+      contextinstanceid: 2, contextlevel: 50, userid: 44, relateduserid: 44, courseid: 2, timecreated: 1754165235, edulevel: 1,
+      other: { itemid: 11, finalgrade: 2 }, gradeitem: 11, finalgrade: 2, grademax: 10, idempotency_key: "moodle:site-a:9:1754165235",
+    };
+    expect((await post({ logs: [graded], event_id: "idem-grade" })).status).toBe(202);
+    const typed = { eventname: graded.eventname, gradeid: 43, userid: 44, courseid: 2, itemid: 11, itemname: "Quiz 1", finalgrade: 2, grademax: 10,
+      feedback: null, grader: 4, timecreated: 1754165235, timemodified: 1754165235, idempotency_key: graded.idempotency_key };
+    const r = await f.request("POST", "/api/v1/events/moodle/grade_updated", { body: typed, headers: { "x-moodle-token": MOODLE_TOKEN } });
+    expect(r.status).toBe(200);
+    expect(stored(44)).toBe(1);
+    // A grade from another sender (no key) is still stored for the pipeline.
+    const other = await f.request("POST", "/api/v1/events/moodle/grade_updated", { body: { ...typed, gradeid: 44, idempotency_key: undefined }, headers: { "x-moodle-token": MOODLE_TOKEN } });
+    expect(other.status).toBe(200);
+    expect(stored(44)).toBe(2);
+  });
 });

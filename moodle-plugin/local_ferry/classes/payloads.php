@@ -79,12 +79,14 @@ class payloads {
         $log['eventname'] = (string)($log['eventname'] ?? $row->eventname);
         $log['timecreated'] = (int)($log['timecreated'] ?? $row->timecreated);
         if ($type === 'user_created' || $type === 'user_updated') {
-            return self::user($log);
+            $payload = self::user($log);
+        } else if ($type === 'user_enrolled') {
+            $payload = self::enrolment($log);
+        } else {
+            $payload = self::grade($log);
         }
-        if ($type === 'user_enrolled') {
-            return self::enrolment($log);
-        }
-        return self::grade($log);
+        // The batch log's key: ferry recognises the grade it derives from grade_updated as that log.
+        return $payload + ['idempotency_key' => self::idempotency_key($row)];
     }
 
     /**

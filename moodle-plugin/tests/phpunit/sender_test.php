@@ -314,7 +314,13 @@ class sender_test extends ferry_testcase {
         $this->assertArrayNotHasKey('_ferry', $batch['logs'][3], 'private keys stay out of the batch');
         $this->assertSame(10, $batch['logs'][3]['grademax']);
 
+        // Each per-type payload carries the key of the same event's batch log.
+        foreach ([1, 2, 3, 4] as $i) {
+            $typed = json_decode($requests[$i]['body'], true);
+            $this->assertSame($batch['logs'][$i]['idempotency_key'], $typed['idempotency_key']);
+        }
         $created = json_decode($requests[1]['body'], true);
+        unset($created['idempotency_key']);
         $this->assertSame(['eventname', 'userid', 'username', 'firstname', 'lastname', 'email', 'idnumber', 'phone1',
             'city', 'country', 'suspended', 'deleted', 'timecreated', 'timemodified'], array_keys($created));
         $this->assertSame('\core\event\user_created', $created['eventname']);
@@ -323,11 +329,13 @@ class sender_test extends ferry_testcase {
         $this->assertSame(0, $created['suspended']);
 
         $enrolled = json_decode($requests[2]['body'], true);
+        unset($enrolled['idempotency_key']);
         $this->assertSame(['eventname' => '\core\event\user_enrolment_created', 'enrollmentid' => 5, 'userid' => 4,
             'courseid' => 2, 'roleid' => 5, 'status' => 0, 'timestart' => 1754164700, 'timeend' => 0,
             'timecreated' => 1754164724], $enrolled);
 
         $grade = json_decode($requests[3]['body'], true);
+        unset($grade['idempotency_key']);
         $this->assertSame(['eventname' => '\core\event\user_graded', 'gradeid' => 43, 'userid' => 4, 'courseid' => 2,
             'itemid' => 11, 'itemname' => 'Quiz 1', 'finalgrade' => 2, 'grademax' => 10, 'feedback' => 'Good',
             'grader' => 4, 'timecreated' => 1754165235, 'timemodified' => 1754165235], $grade);
