@@ -40,6 +40,15 @@ class delivery extends check {
     public const PARKED_CRITICAL = 100;
 
     /**
+     * Name shown on the status report.
+     *
+     * @return string
+     */
+    public function get_name(): string {
+        return get_string('checkdelivery', 'local_ferry');
+    }
+
+    /**
      * Link to the outbox report.
      *
      * @return \action_link|null

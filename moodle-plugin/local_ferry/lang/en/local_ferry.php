@@ -39,6 +39,7 @@ $string['check_backlog'] = '{$a->pending} events waiting for ferry, the oldest f
 $string['check_lasterror'] = 'Last delivery error: {$a->error}';
 $string['check_notconfigured'] = 'No ferry URL is configured; nothing is recorded or sent.';
 $string['check_ok'] = 'Events reach ferry: {$a->pending} waiting, none parked.';
+$string['checkdelivery'] = 'Delivery of events to ferry';
 $string['done_purge'] = '{$a} parked events deleted.';
 $string['done_resend'] = '{$a} parked events queued again.';
 $string['done_retrynow'] = '{$a} waiting events will be sent at the next run of the task.';
