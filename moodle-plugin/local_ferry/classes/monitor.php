@@ -80,6 +80,7 @@ class monitor {
         ];
         foreach (get_admins() as $admin) {
             $message = new \core\message\message();
+            $message->courseid = SITEID;
             $message->component = 'local_ferry';
             $message->name = 'deliveryfailing';
             $message->userfrom = \core_user::get_noreply_user();

@@ -38,6 +38,7 @@ define('XMLDB_TYPE_INTEGER', 1);
 define('XMLDB_NOTNULL', true);
 define('XMLDB_INDEX_NOTUNIQUE', false);
 define('PARAM_ALPHA', 'alpha');
+define('SITEID', 1);
 define('PARAM_INT', 'int');
 define('PARAM_URL', 'url');
 define('PARAM_RAW', 'raw');
