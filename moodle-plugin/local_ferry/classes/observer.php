@@ -97,7 +97,8 @@ class observer {
         try {
             self::record($event);
         } catch (\Throwable $e) {
-            debugging('local_ferry: could not record ' . get_class($event) . ': ' . $e->getMessage(), DEBUG_DEVELOPER);
+            // Visible at the normal debug level: a lost event should not go unnoticed.
+            debugging('local_ferry: could not record ' . get_class($event) . ': ' . $e->getMessage(), DEBUG_NORMAL);
         }
     }
 
