@@ -23,16 +23,12 @@
  */
 
 require(__DIR__ . '/../../config.php');
+require_once($CFG->libdir . '/adminlib.php');
 
-require_login();
-require_capability('moodle/site:config', context_system::instance());
+// Login, moodle/site:config, the admin navigation and layout.
+admin_externalpage_setup('local_ferry_testconnection');
 // The check makes an outgoing request, so only on a deliberate click.
 require_sesskey();
-
-$PAGE->set_context(context_system::instance());
-$PAGE->set_url(new moodle_url('/local/ferry/testconnection.php'));
-$PAGE->set_title(get_string('testconnection', 'local_ferry'));
-$PAGE->set_heading(get_string('testconnection', 'local_ferry'));
 
 $result = \local_ferry\connection::test();
 

@@ -25,9 +25,10 @@
 defined('MOODLE_INTERNAL') || die();
 
 $plugin->component = 'local_ferry';
-$plugin->version = 2025120100;
+$plugin->version = 2025120200;
 $plugin->release = '0.1.0';
 // Moodle 4.5 LTS or later. No upper bound ($plugin->supported): the APIs used are stable in 5.x,
 // and a bound would flag the plugin as unsupported on the next Moodle release.
 $plugin->requires = 2024100700;
-$plugin->maturity = MATURITY_STABLE;
+// Beta until it has run on production sites: 0.x releases may still change settings and behaviour.
+$plugin->maturity = MATURITY_BETA;

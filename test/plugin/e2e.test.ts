@@ -1,7 +1,10 @@
 // End to end: the Moodle plugin's REAL observer and sender (php-cli on moodle-plugin/tests/moodle_standin)
 // deliver fixtures/moodle/get_data_examples.json to a REAL ferry (`bun src/main.ts serve`) on loopback.
 // ferry stores the batch and the learner's recommendations appear; with ferry stopped the rows stay in
-// the plugin's outbox (attempts incremented) and go out exactly once when ferry is back.
+// the plugin's outbox (attempts incremented, the sender returns normally) and go out exactly once when
+// ferry is back, within the plugin's own first backoff (60 s). Per-log idempotency keys: two real events
+// in the same second are both stored, a row resent in another batch is a duplicate. Deletion events
+// (user_deleted, user_enrolment_deleted) reach ferry with ids only.
 // Skipped only when `php` is not installed at all.
 import { afterAll, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
@@ -32,7 +35,7 @@ interface SenderResult {
   recorded: string[];
   skipped: string[];
   exception: string | null;
-  stats: { sent: number; typed: number; parked: number; failed: number; waiting: boolean; requests: SenderRequest[] } | null;
+  stats: { sent: number; typed: number; parked: number; failed: number; waiting: boolean; transient: boolean; error: string | null; requests: SenderRequest[] } | null;
   kept: { id: number; eventname: string; attempts: number; nextattempt: number; parked: number; lasterror: string | null }[];
 }
 
@@ -104,6 +107,16 @@ async function runSender(args: string[]): Promise<SenderResult> {
     return { code, ...JSON.parse(out) };
   } catch {
     throw new Error(`run_sender.php (exit ${code}) printed no JSON:\n${out}\n${err}`);
+  }
+}
+
+/** The plugin's outbox rows (the stand-in's SQLite file), read directly. */
+function outboxRows(): Record<string, any>[] {
+  const db = new Database(outboxPath);
+  try {
+    return db.query("SELECT * FROM local_ferry_outbox ORDER BY id").all() as Record<string, any>[];
+  } finally {
+    db.close();
   }
 }
 
@@ -179,6 +192,14 @@ describe.skipIf(!hasPhp)("moodle plugin → ferry, end to end", () => {
     const stored = storedEvents();
     for (const name of firstRun.recorded) expect(stored.byName[name]).toBe(1);
     expect(stored.learnerRows).toBeGreaterThanOrEqual(4);
+    // Every stored log carries the plugin's per-log key (site + outbox row + time).
+    const db = new Database(dbPath, { readonly: true });
+    try {
+      const raws = (db.query("SELECT raw FROM log_events").all() as { raw: string }[]).map((r) => JSON.parse(r.raw));
+      for (const raw of raws) expect(raw.idempotency_key).toMatch(/^moodle:[0-9a-f]{16}:\d+:\d+$/);
+    } finally {
+      db.close();
+    }
     storedAfterFirst = stored.total;
     expect(storedAfterFirst).toBeGreaterThanOrEqual(6);
   });
@@ -213,27 +234,43 @@ describe.skipIf(!hasPhp)("moodle plugin → ferry, end to end", () => {
     expect(body.state).not.toBeNull();
   });
 
-  test("with ferry stopped, new rows stay in the outbox with attempts incremented", async () => {
+  let downAt = 0;
+  test("with ferry stopped, new rows stay in the outbox and the sender returns normally", async () => {
     await stopFerry();
     // The same fixtures a day later: new events, not duplicates of the first ones.
+    downAt = Math.floor(Date.now() / 1000);
     const down = await runSender(["--time-shift=86400"]);
+    // No exception: Moodle's task fail delay never applies; the rows carry the plugin's backoff.
+    expect(down.exception).toBeNull();
     expect(down.code).toBe(2);
-    expect(down.exception).toContain("cURL error 7");
+    expect(down.stats!.transient).toBe(true);
+    expect(down.stats!.error).toContain("cURL error 7");
     expect(down.recorded).toHaveLength(6);
     expect(down.kept).toHaveLength(6);
     for (const row of down.kept) {
       expect(row.attempts).toBe(1);
       expect(row.parked).toBe(0);
       expect(row.lasterror).toContain("cURL error");
+      // First backoff: one minute.
+      expect(row.nextattempt - downAt).toBeGreaterThanOrEqual(59);
+      expect(row.nextattempt - downAt).toBeLessThanOrEqual(61 + 10);
     }
     expect(batchRequests(down).map((q) => q.status)).toEqual([0]);
     expect(storedEvents().total).toBe(storedAfterFirst);
   });
 
-  test("ferry back on the same db and port: the kept rows go out exactly once", async () => {
+  test("ferry back on the same db and port: the kept rows go out exactly once, one minute after the failure", async () => {
     await startFerry();
-    // Two hours later: past the retry backoff.
-    const up = await runSender(["--no-enqueue", "--clock=7200"]);
+    // Right after the restart the rows still wait for their first backoff (unless a minute has passed).
+    if (Math.floor(Date.now() / 1000) < downAt + 55) {
+      const early = await runSender(["--no-enqueue"]);
+      expect(early.stats!.waiting).toBe(true);
+      expect(early.stats!.requests).toEqual([]);
+      expect(early.kept).toHaveLength(6);
+    }
+    // 61 s after the failure: past the plugin's backoff, nowhere near Moodle's fail delay.
+    const clock = downAt + 61 - Math.floor(Date.now() / 1000);
+    const up = await runSender(["--no-enqueue", `--clock=${Math.max(0, clock)}`]);
     expect(up.exception).toBeNull();
     expect(up.code).toBe(0);
     expect(up.kept).toEqual([]);
@@ -252,5 +289,60 @@ describe.skipIf(!hasPhp)("moodle plugin → ferry, end to end", () => {
     const again = await runSender(["--no-enqueue", "--clock=7200"]);
     expect(again.stats!.requests).toEqual([]);
     expect(storedEvents().total).toBe(2 * storedAfterFirst);
+  });
+
+  const QUIZ = "\\mod_quiz\\event\\attempt_submitted";
+
+  test("two real events with the same user, object and second are both stored (per-log keys)", async () => {
+    const before = storedEvents().byName[QUIZ] ?? 0;
+    const r = await runSender([`--only=${QUIZ}`, "--repeat=2", "--time-shift=172800"]);
+    expect(r.recorded).toEqual([QUIZ, QUIZ]);
+    expect(r.kept).toEqual([]);
+    expect(batchRequests(r)[0]!.response).toMatchObject({ events_received: 2, accepted: 2, duplicates: 0 });
+    expect(storedEvents().byName[QUIZ]).toBe(before + 2);
+  });
+
+  test("a row resent in a different batch (its 2xx was lost) is a duplicate by its key", async () => {
+    const before = storedEvents().byName[QUIZ] ?? 0;
+    const queued = await runSender([`--only=${QUIZ}`, "--time-shift=259200", "--no-send"]);
+    expect(queued.kept).toHaveLength(1);
+    const [row] = outboxRows();
+    const sent = await runSender(["--no-enqueue"]);
+    expect(sent.stats!.sent).toBe(1);
+    // The answer "was lost": the row is back in the outbox, and a new event joins it in the next batch.
+    const db = new Database(outboxPath);
+    try {
+      const cols = Object.keys(row!);
+      db.query(`INSERT INTO local_ferry_outbox (${cols.join(", ")}) VALUES (${cols.map(() => "?").join(", ")})`).run(...cols.map((c) => row![c]));
+    } finally {
+      db.close();
+    }
+    const resent = await runSender([`--only=${QUIZ}`, "--time-shift=345600"]);
+    const batch = batchRequests(resent);
+    expect(batch).toHaveLength(1);
+    expect(batch[0]!.count).toBe(2);
+    expect(batch[0]!.response).toMatchObject({ events_received: 2, accepted: 1, duplicates: 1 });
+    expect(resent.kept).toEqual([]);
+    expect(storedEvents().byName[QUIZ]).toBe(before + 2);
+  });
+
+  test("user_deleted and user_enrolment_deleted reach ferry with ids only", async () => {
+    const queued = await runSender(["--deletions", "--no-send"]);
+    expect(queued.recorded).toEqual(["\\core\\event\\user_deleted", "\\core\\event\\user_enrolment_deleted"]);
+    const payloads = outboxRows().map((r) => JSON.parse(r.payload));
+    expect(payloads.map((p) => [p.eventname, p.relateduserid, p.objectid, p.courseid, p.other])).toEqual([
+      ["\\core\\event\\user_deleted", LEARNER, LEARNER, 0, null],
+      ["\\core\\event\\user_enrolment_deleted", LEARNER, 5, COURSE, null],
+    ]);
+    expect(JSON.stringify(payloads)).not.toContain("ana@example.org");
+    expect(JSON.stringify(payloads)).not.toContain('"username"');
+
+    const sent = await runSender(["--no-enqueue"]);
+    expect(sent.exception).toBeNull();
+    expect(sent.kept).toEqual([]);
+    const batch = batchRequests(sent);
+    expect(batch).toHaveLength(1);
+    expect(batch[0]!.status).toBe(202);
+    expect(batch[0]!.response).toMatchObject({ events_received: 2, accepted: 2, duplicates: 0 });
   });
 });

@@ -43,13 +43,11 @@ class connection {
             $result->message = get_string('test_nourl', 'local_ferry');
             return $result;
         }
-        $timeout = max(1, (int)get_config('local_ferry', 'timeout') ?: 10);
+        $timeout = transport::timeout((object)get_config('local_ferry'));
 
+        // The sender's options: certificates verified, no redirects followed.
         $curl = new \curl();
-        $body = $curl->get($url . '/health', [], [
-            'CURLOPT_TIMEOUT' => $timeout,
-            'CURLOPT_CONNECTTIMEOUT' => min(5, $timeout),
-        ]);
+        $body = $curl->get($url . '/health', [], transport::curl_options($timeout));
         $info = $curl->get_info();
         $result->status = (int)($info['http_code'] ?? 0);
         $errno = (int)$curl->get_errno();

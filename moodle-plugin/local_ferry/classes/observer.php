@@ -58,28 +58,63 @@ class observer {
         '\core\event\url_blocked',
     ];
 
-    /** Capability that marks a user as staff in a course. */
-    public const STAFF_CAPABILITY = 'moodle/course:manageactivities';
+    /**
+     * Erasure events: always sent, never skipped as staff, with the minimum of personal data
+     * (ids and time only), so that ferry can remove what it holds about the user or enrolment.
+     */
+    public const DELETION_EVENTS = [
+        '\core\event\user_deleted',
+        '\core\event\user_enrolment_deleted',
+    ];
 
-    /** @var \stdClass|null plugin config, read once per request */
-    protected static $config = null;
+    /** The only fields of a deletion event that are recorded: who, what, where, when. */
+    public const DELETION_FIELDS = ['eventname', 'component', 'action', 'target', 'objecttable', 'objectid', 'crud',
+        'edulevel', 'contextid', 'contextlevel', 'contextinstanceid', 'userid', 'courseid', 'relateduserid',
+        'anonymous', 'timecreated'];
 
-    /** @var array staff flags per "userid:courseid", cached for the request */
-    protected static $staffcache = [];
+    /**
+     * Capabilities that mark a user as staff in a course: editing teachers and managers can manage
+     * activities, non-editing teachers can view all grades; students have neither.
+     */
+    public const STAFF_CAPABILITIES = ['moodle/course:manageactivities', 'moodle/grade:viewall'];
 
-    /** @var bool whether the adhoc send task was queued during this request */
-    protected static $queued = false;
+    /** Seconds between two adhoc task queue calls of one process (cron --keep-alive lives for hours). */
+    public const QUEUE_INTERVAL = 10;
+
+    /** @var int when this process last queued the adhoc send task */
+    protected static $queuedat = 0;
 
     /**
      * Observer callback for every event ('*').
+     *
+     * Never throws: Moodle's event manager catches only \Exception, and an \Error here would
+     * break the page that triggered the event.
      *
      * @param \core\event\base $event
      * @return void
      */
     public static function handle(\core\event\base $event): void {
+        try {
+            self::record($event);
+        } catch (\Throwable $e) {
+            // Visible at the normal debug level: a lost event should not go unnoticed.
+            debugging('local_ferry: could not record ' . get_class($event) . ': ' . $e->getMessage(), DEBUG_NORMAL);
+        }
+    }
+
+    /**
+     * Filters the event and writes its outbox row.
+     *
+     * Config and staff flags are read for every event (Moodle caches both), not kept in statics:
+     * a cron --keep-alive process runs for hours and would otherwise use stale settings and roles.
+     *
+     * @param \core\event\base $event
+     * @return void
+     */
+    protected static function record(\core\event\base $event): void {
         global $DB;
 
-        $config = self::config();
+        $config = (object)get_config('local_ferry');
         // Without a ferry URL there is nowhere to deliver to; recording would only grow the table.
         if (empty($config->url)) {
             return;
@@ -94,14 +129,16 @@ class observer {
             return;
         }
 
-        $payload = self::build_payload($event, $data);
+        $payload = in_array($data['eventname'], self::DELETION_EVENTS, true)
+            ? array_intersect_key($data, array_flip(self::DELETION_FIELDS)) + ['other' => null]
+            : self::build_payload($event, $data);
 
         $DB->insert_record(self::TABLE, (object)[
             'eventname' => substr((string)$data['eventname'], 0, 255),
             'userid' => (int)($data['userid'] ?? 0),
             'relateduserid' => (int)($data['relateduserid'] ?? 0),
-            'payload' => json_encode($payload, JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE
-                | JSON_INVALID_UTF8_SUBSTITUTE | JSON_PRESERVE_ZERO_FRACTION),
+            'contextid' => (int)($data['contextid'] ?? 0),
+            'payload' => self::encode($payload),
             'timecreated' => time(),
             'attempts' => 0,
             'nextattempt' => 0,
@@ -109,11 +146,28 @@ class observer {
             'parked' => 0,
         ]);
 
-        // One queue call per request is enough; checkforexisting avoids piling up identical tasks.
-        if (!self::$queued) {
+        // checkforexisting avoids piling up identical tasks; the interval saves the query on busy pages.
+        if (time() - self::$queuedat >= self::QUEUE_INTERVAL) {
             \core\task\manager::queue_adhoc_task(new task\send_outbox(), true);
-            self::$queued = true;
+            self::$queuedat = time();
         }
+    }
+
+    /**
+     * The payload as JSON. A value JSON cannot hold is replaced (INF and NAN by 0, too deep by null)
+     * rather than the event being lost.
+     *
+     * @param array $payload
+     * @return string
+     */
+    public static function encode(array $payload): string {
+        $json = json_encode($payload, sender::JSON_FLAGS);
+        if ($json === false) {
+            debugging('local_ferry: event data not fully encodable as JSON (' . json_last_error_msg()
+                . '); unencodable values are replaced', DEBUG_DEVELOPER);
+            $json = json_encode($payload, sender::JSON_FLAGS | JSON_PARTIAL_OUTPUT_ON_ERROR);
+        }
+        return $json === false ? json_encode(['eventname' => $payload['eventname'] ?? null]) : $json;
     }
 
     /**
@@ -132,7 +186,7 @@ class observer {
         if (in_array($eventname, self::IGNORED_EVENTS, true)) {
             return false;
         }
-        if (isset(self::TYPED_EVENTS[$eventname])) {
+        if (isset(self::TYPED_EVENTS[$eventname]) || in_array($eventname, self::DELETION_EVENTS, true)) {
             return true;
         }
         if ($mode === 'all') {
@@ -155,7 +209,10 @@ class observer {
     public static function is_staff_event(array $data): bool {
         $eventname = (string)($data['eventname'] ?? '');
         // Account, enrolment and role events are done by admins by nature; ferry needs them all.
-        if (isset(self::TYPED_EVENTS[$eventname]) || in_array($eventname, self::ROLE_EVENTS, true)) {
+        if (
+            isset(self::TYPED_EVENTS[$eventname]) || in_array($eventname, self::ROLE_EVENTS, true)
+                || in_array($eventname, self::DELETION_EVENTS, true)
+        ) {
             return false;
         }
         // For outcomes the learner is the related user (a teacher grades a student).
@@ -170,23 +227,21 @@ class observer {
     }
 
     /**
-     * Site admin, or can manage activities in the course.
+     * Site admin, or teacher / manager in the course (see STAFF_CAPABILITIES).
      *
      * @param int $userid
      * @param int $courseid 0 or the site course for events above course level
      * @return bool
      */
     protected static function is_staff(int $userid, int $courseid): bool {
-        $key = $userid . ':' . $courseid;
-        if (!isset(self::$staffcache[$key])) {
-            $staff = is_siteadmin($userid);
-            if (!$staff && $courseid > 0) {
-                $context = \context_course::instance($courseid, IGNORE_MISSING);
-                $staff = $context && has_capability(self::STAFF_CAPABILITY, $context, $userid);
-            }
-            self::$staffcache[$key] = $staff;
+        if (is_siteadmin($userid)) {
+            return true;
         }
-        return self::$staffcache[$key];
+        if ($courseid <= 0) {
+            return false;
+        }
+        $context = \context_course::instance($courseid, IGNORE_MISSING);
+        return $context && has_any_capability(self::STAFF_CAPABILITIES, $context, $userid);
     }
 
     /**
@@ -316,25 +371,11 @@ class observer {
     }
 
     /**
-     * Plugin config, read once per request.
-     *
-     * @return \stdClass
-     */
-    protected static function config(): \stdClass {
-        if (self::$config === null) {
-            self::$config = (object)get_config('local_ferry');
-        }
-        return self::$config;
-    }
-
-    /**
-     * Forgets request caches (settings changed, or a new test).
+     * Forgets the queue interval (a new test, or a new request in a long-lived process).
      *
      * @return void
      */
     public static function reset_caches(): void {
-        self::$config = null;
-        self::$staffcache = [];
-        self::$queued = false;
+        self::$queuedat = 0;
     }
 }

@@ -20,9 +20,11 @@ namespace local_ferry;
  * Delivers outbox rows to ferry: batches to /webhook/moodle-events, plus the four user,
  * enrolment and grade events one by one to /api/v1/events/moodle/{type}.
  *
- * Rows leave the outbox only after a 2xx. A transport error or a 5xx backs the whole queue
- * off (rows keep their order) and makes the caller's task fail, so Moodle retries it too.
- * A row that ferry rejects with a 4xx is parked with its error instead of blocking the queue.
+ * Rows leave the outbox only after a 2xx. A transport error or a 5xx is expected during an outage:
+ * it is recorded on the rows (attempts, next attempt with exponential backoff, last error) and
+ * flush() returns normally, so Moodle's own task fail delay (doubling up to a day) never stacks on
+ * top of this backoff. A row that ferry rejects with a 4xx is parked with its error instead of
+ * blocking the queue.
  *
  * @package    local_ferry
  * @copyright  2025 ferry contributors
@@ -41,8 +43,14 @@ class sender {
     /** Longest retry delay in seconds. */
     public const BACKOFF_MAX = 3600;
 
-    /** Stop starting new batches after this many seconds; the next task run carries on. */
+    /** Start no request after this many seconds; the next task run carries on. */
     public const TIME_BUDGET = 50;
+
+    /** Largest batch body in bytes, below ferry's default body limit of 1 MiB. */
+    public const MAX_BATCH_BYTES = 900000;
+
+    /** Largest batch size accepted from the settings. */
+    public const MAX_BATCHSIZE = 1000;
 
     /**
      * 4xx answers that mean "wrong URL, token or too busy" rather than "bad row":
@@ -50,35 +58,42 @@ class sender {
      */
     public const RETRY_4XX = [401, 403, 404, 405, 408, 425, 429];
 
+    /** JSON flags of every body sent. */
+    public const JSON_FLAGS = JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE | JSON_INVALID_UTF8_SUBSTITUTE
+        | JSON_PRESERVE_ZERO_FRACTION;
+
     /** @var array counters and request log of the last flush() */
     public $stats = [];
 
+    /** @var float seconds this sender may spend starting requests (tests shorten it) */
+    public $budget = self::TIME_BUDGET;
+
     /** @var int|null fixed clock for tests and the end-to-end script */
     protected $now = null;
+
+    /** @var float microtime after which no request is started */
+    protected $deadline = 0.0;
 
     /** @var \stdClass plugin config */
     protected $config;
 
     /**
-     * Sends everything that is due.
+     * Sends everything that is due. Never throws for a failed delivery: see the class comment.
      *
      * @param int|null $now clock override (tests); defaults to time()
-     * @return array stats: sent, typed, parked, failed, batches, waiting, error, requests
-     * @throws \moodle_exception when ferry could not be reached or answered 5xx; rows are kept
+     * @return array stats: sent, typed, parked, failed, batches, waiting, outoftime, error, requests
      */
     public function flush(?int $now = null): array {
-        global $CFG;
-        require_once($CFG->libdir . '/filelib.php');
-
         $this->now = $now;
         $this->stats = ['sent' => 0, 'typed' => 0, 'parked' => 0, 'failed' => 0, 'batches' => 0,
-            'waiting' => false, 'error' => null, 'requests' => []];
+            'waiting' => false, 'outoftime' => false, 'error' => null, 'transient' => false, 'requests' => []];
         $this->config = (object)get_config('local_ferry');
         if (trim((string)($this->config->url ?? '')) === '') {
             $this->stats['error'] = 'notconfigured';
             return $this->stats;
         }
-        $batchsize = max(1, min(1000, (int)($this->config->batchsize ?? 100) ?: 100));
+        $batchsize = (int)($this->config->batchsize ?? 100);
+        $batchsize = $batchsize > 0 ? min(self::MAX_BATCHSIZE, $batchsize) : 100;
 
         // The adhoc and the scheduled task may run at once on sites with several cron runners;
         // one sender at a time keeps every row in exactly one request.
@@ -88,7 +103,9 @@ class sender {
             return $this->stats;
         }
         try {
+            $this->deadline = microtime(true) + $this->budget;
             $this->send_due($batchsize);
+            (new monitor())->after_flush($this->stats, $this->now());
         } finally {
             $lock->release();
         }
@@ -100,41 +117,54 @@ class sender {
      *
      * @param int $batchsize
      * @return void
-     * @throws \moodle_exception after a transient failure
      */
     protected function send_due(int $batchsize): void {
         global $DB;
 
-        $started = time();
-        while (true) {
+        while (!$this->out_of_time()) {
             // Oldest first. The head decides: while it waits for its backoff the whole queue
             // waits, so later events never overtake earlier ones.
             $rows = $DB->get_records_select(observer::TABLE, 'parked = 0', [], 'id ASC', '*', 0, $batchsize);
             $rows = array_values($rows);
             if (!$rows) {
-                break;
+                return;
             }
             if ((int)$rows[0]->nextattempt > $this->now()) {
                 $this->stats['waiting'] = true;
-                break;
+                return;
             }
             if (!$this->send_rows($rows)) {
-                throw new \moodle_exception('sendfailed', 'local_ferry', '', $this->stats['error']);
-            }
-            if (time() - $started >= self::TIME_BUDGET) {
-                break;
+                // Ferry is unreachable or failing: the rows carry the backoff, try again later.
+                return;
             }
         }
     }
 
     /**
-     * Sends one batch; isolates rejected rows when ferry refuses the batch as a whole.
+     * Whether the time budget is used up; checked before every request.
      *
-     * @param \stdClass[] $rows
+     * @return bool
+     */
+    protected function out_of_time(): bool {
+        if (microtime(true) < $this->deadline) {
+            return false;
+        }
+        $this->stats['outoftime'] = true;
+        return true;
+    }
+
+    /**
+     * Sends rows as one batch (as many as fit the byte cap); isolates rows ferry rejects.
+     *
+     * @param \stdClass[] $rows oldest first
      * @return bool false after a transient failure (rows kept, backoff set)
      */
     protected function send_rows(array $rows): bool {
-        $result = $this->post_batch($rows);
+        [$rows, $logs] = $this->encode_logs($rows);
+        if (!$rows) {
+            return true;
+        }
+        $result = $this->post_batch($rows, $logs);
         if ($result['outcome'] === 'ok') {
             return $this->after_batch($rows);
         }
@@ -148,7 +178,10 @@ class sender {
         }
         // Ferry rejected the batch: send the rows one by one so only the bad ones get parked.
         foreach ($rows as $i => $row) {
-            $single = $this->post_batch([$row]);
+            if ($this->out_of_time()) {
+                return true;
+            }
+            $single = $this->post_batch([$row], [$logs[$i]]);
             if ($single['outcome'] === 'ok') {
                 if (!$this->after_batch([$row])) {
                     $this->fail(array_slice($rows, $i + 1), $this->stats['error']);
@@ -162,6 +195,35 @@ class sender {
             }
         }
         return true;
+    }
+
+    /**
+     * Encodes the batch logs of the leading rows that fit MAX_BATCH_BYTES (at least one row).
+     *
+     * A row whose log cannot be encoded as JSON is parked: it would fail the same way every time.
+     *
+     * @param \stdClass[] $rows
+     * @return array [rows that fit, their JSON logs]
+     */
+    protected function encode_logs(array $rows): array {
+        $fit = [];
+        $logs = [];
+        // Room for {"logs":[...],"event_id":"moodle_batch_<40 hex>","timestamp":<10 digits>}.
+        $bytes = 100;
+        foreach ($rows as $row) {
+            $json = json_encode(payloads::batch_log($row), self::JSON_FLAGS);
+            if ($json === false) {
+                $this->park($row, 'could not encode the event as JSON: ' . json_last_error_msg());
+                continue;
+            }
+            if ($fit && $bytes + strlen($json) + 1 > self::MAX_BATCH_BYTES) {
+                break;
+            }
+            $bytes += strlen($json) + 1;
+            $fit[] = $row;
+            $logs[] = $json;
+        }
+        return [$fit, $logs];
     }
 
     /**
@@ -182,12 +244,19 @@ class sender {
                 $done[] = $row->id;
                 continue;
             }
+            // A row kept here goes out again with a later batch; ferry counts its log as a
+            // duplicate by its idempotency key, then the per-type call is made.
             if (!$ok) {
-                // Keep the row: the batch will be resent with it, and ferry counts it as a duplicate.
                 $this->fail([$row], $this->stats['error']);
                 continue;
             }
-            $result = $this->post_json(self::TYPE_PATH . $type, $this->typed_payload($type, $row), true);
+            if ($this->out_of_time()) {
+                continue;
+            }
+            $json = json_encode(payloads::typed($type, $row), self::JSON_FLAGS);
+            $result = $json === false
+                ? ['outcome' => 'park', 'error' => 'could not encode the event as JSON: ' . json_last_error_msg()]
+                : $this->post(self::TYPE_PATH . $type, $json, 1, true);
             if ($result['outcome'] === 'ok') {
                 $this->stats['typed']++;
                 $done[] = $row->id;
@@ -209,177 +278,49 @@ class sender {
      * POSTs rows as one batch.
      *
      * @param \stdClass[] $rows
+     * @param string[] $logs their JSON logs
      * @return array outcome (ok, retry, park), status, error
      */
-    protected function post_batch(array $rows): array {
-        $logs = [];
+    protected function post_batch(array $rows, array $logs): array {
         $keys = [];
         foreach ($rows as $row) {
-            $logs[] = self::batch_log($row);
             $keys[] = $row->id . ':' . $row->timecreated;
         }
-        // Same rows, same id: a batch resent after a lost answer is recognised by ferry.
-        // The site identifier keeps ids of different Moodle sites apart.
+        // Same rows, same id: a batch resent after a lost answer is recognised as a whole.
         $eventid = 'moodle_batch_' . sha1(get_site_identifier() . '|' . implode(',', $keys));
         // The timestamp (send time) is optional in ferry's contract; the observer plugin ferry
         // replaces always sent it, so receivers written against that traffic accept it too.
-        $body = ['logs' => $logs, 'event_id' => $eventid, 'timestamp' => $this->now()];
-        return $this->post_json(self::BATCH_PATH, $body, false);
+        $json = '{"logs":[' . implode(',', $logs) . '],"event_id":"' . $eventid . '","timestamp":' . $this->now() . '}';
+        return $this->post(self::BATCH_PATH, $json, count($rows), false);
     }
 
     /**
-     * The log sent in a batch: the stored payload without private keys and without any IP.
-     *
-     * @param \stdClass $row outbox row
-     * @return \stdClass
-     */
-    public static function batch_log(\stdClass $row): \stdClass {
-        // Decoded as objects so that empty objects stay objects in the JSON sent.
-        $log = json_decode($row->payload);
-        if (!$log instanceof \stdClass) {
-            $log = new \stdClass();
-            $log->eventname = $row->eventname;
-            $log->userid = (int)$row->userid;
-        }
-        unset($log->_ferry, $log->ip);
-        return $log;
-    }
-
-    /**
-     * Payload of a per-type call, in the shapes ferry's per-type endpoints expect.
-     *
-     * Built at send time (in cron, never during a page request) because some of it does not
-     * exist yet when the event fires: enrol_user() assigns the role after user_enrolment_created.
-     *
-     * @param string $type user_created, user_updated, user_enrolled or grade_updated
-     * @param \stdClass $row outbox row
-     * @return array
-     */
-    public function typed_payload(string $type, \stdClass $row): array {
-        global $DB;
-
-        $log = json_decode($row->payload, true) ?: [];
-        $eventname = (string)($log['eventname'] ?? $row->eventname);
-        $timecreated = (int)($log['timecreated'] ?? $row->timecreated);
-        $relateduserid = (int)($log['relateduserid'] ?? 0);
-
-        if ($type === 'user_created' || $type === 'user_updated') {
-            $userid = $relateduserid ?: (int)($log['objectid'] ?? 0);
-            $fields = ['username', 'firstname', 'lastname', 'email', 'idnumber', 'phone1', 'city', 'country',
-                'suspended', 'deleted', 'timecreated', 'timemodified'];
-            $payload = ['eventname' => $eventname, 'userid' => $userid];
-            $user = $DB->get_record('user', ['id' => $userid], 'id, ' . implode(', ', $fields));
-            foreach ($fields as $field) {
-                $payload[$field] = $user ? $user->$field : null;
-            }
-            foreach (['suspended', 'deleted', 'timecreated', 'timemodified'] as $field) {
-                $payload[$field] = $payload[$field] === null ? null : (int)$payload[$field];
-            }
-            if ($payload['timecreated'] === null) {
-                $payload['timecreated'] = $timecreated;
-            }
-            return $payload;
-        }
-
-        if ($type === 'user_enrolled') {
-            $ue = $DB->get_record('user_enrolments', ['id' => (int)($log['objectid'] ?? 0)]);
-            $userid = $ue ? (int)$ue->userid : $relateduserid;
-            $roleid = null;
-            $ras = $DB->get_records_select(
-                'role_assignments',
-                'userid = :userid AND contextid = :contextid',
-                ['userid' => $userid, 'contextid' => (int)($log['contextid'] ?? 0)],
-                'id ASC',
-                'id, roleid',
-                0,
-                1
-            );
-            if ($ras) {
-                $roleid = (int)reset($ras)->roleid;
-            } else if ($ue) {
-                // No role (yet): the enrolment method's default role is the best we know.
-                $enrolroleid = $DB->get_field('enrol', 'roleid', ['id' => $ue->enrolid]);
-                $roleid = $enrolroleid ? (int)$enrolroleid : null;
-            }
-            return [
-                'eventname' => $eventname,
-                'enrollmentid' => (int)($log['objectid'] ?? 0),
-                'userid' => $userid,
-                'courseid' => (int)($log['courseid'] ?? 0),
-                'roleid' => $roleid,
-                'status' => $ue ? (int)$ue->status : null,
-                'timestart' => $ue ? (int)$ue->timestart : null,
-                'timeend' => $ue ? (int)$ue->timeend : null,
-                'timecreated' => $ue ? (int)$ue->timecreated : $timecreated,
-            ];
-        }
-
-        // Type grade_updated: everything was captured by the observer from the event's grade object.
-        $extra = $log['_ferry'] ?? [];
-        return [
-            'eventname' => $eventname,
-            'gradeid' => (int)($log['objectid'] ?? 0),
-            'userid' => $relateduserid,
-            'itemid' => (int)($log['gradeitem'] ?? $log['other']['itemid'] ?? 0),
-            'itemname' => $extra['itemname'] ?? null,
-            'finalgrade' => $log['finalgrade'] ?? $log['other']['finalgrade'] ?? null,
-            'feedback' => $extra['feedback'] ?? null,
-            'grader' => (int)($extra['grader'] ?? $log['userid'] ?? 0),
-            'timecreated' => $timecreated,
-            'timemodified' => (int)($extra['timemodified'] ?? $timecreated),
-        ];
-    }
-
-    /**
-     * POSTs JSON to ferry through Moodle's \curl (proxy settings and HTTP security apply).
+     * POSTs JSON to ferry and classifies the answer.
      *
      * @param string $path endpoint path
-     * @param array $body
+     * @param string $json body
+     * @param int $count events in the body (for the stats)
      * @param bool $typed true for a per-type endpoint (there a 404 means "unknown type": park)
      * @return array outcome (ok, retry, park), status, error
      */
-    protected function post_json(string $path, array $body, bool $typed): array {
-        $url = rtrim(trim((string)$this->config->url), '/') . $path;
-        $timeout = max(1, (int)($this->config->timeout ?? 10) ?: 10);
-        $json = json_encode($body, JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE
-            | JSON_INVALID_UTF8_SUBSTITUTE | JSON_PRESERVE_ZERO_FRACTION);
-
-        $curl = new \curl();
-        $curl->setHeader([
-            'Content-Type: application/json',
-            'Accept: application/json',
-            'X-Moodle-Token: ' . (string)($this->config->token ?? ''),
-        ]);
-        $response = $curl->post($url, $json, [
-            'CURLOPT_TIMEOUT' => $timeout,
-            'CURLOPT_CONNECTTIMEOUT' => min(5, $timeout),
-        ]);
-        $info = $curl->get_info();
-        $status = (int)($info['http_code'] ?? 0);
-        $errno = (int)$curl->get_errno();
-
-        if ($status === 0 || $errno) {
-            // No HTTP answer: connection refused, timeout, DNS, or blocked by HTTP security
-            // (then \curl returns the reason without a status or errno).
-            $reason = trim((string)($curl->error ?: $response)) ?: 'no response';
-            $outcome = 'retry';
-            $error = $errno ? "cURL error {$errno}: {$reason}" : $reason;
-        } else if ($status >= 200 && $status < 300) {
+    protected function post(string $path, string $json, int $count, bool $typed): array {
+        $answer = transport::request($this->config, 'POST', $path, $json);
+        $status = $answer['status'];
+        if ($answer['error'] === null) {
             $outcome = 'ok';
-            $error = null;
         } else {
             $retry4xx = $typed ? array_diff(self::RETRY_4XX, [404]) : self::RETRY_4XX;
             $outcome = ($status >= 400 && $status < 500 && !in_array($status, $retry4xx)) ? 'park' : 'retry';
-            $error = "HTTP {$status} from {$path}: " . \core_text::substr(trim((string)$response), 0, 500);
         }
-
         $this->stats['requests'][] = ['path' => $path, 'status' => $status, 'outcome' => $outcome,
-            'count' => isset($body['logs']) ? count($body['logs']) : 1,
-            'response' => json_decode((string)$response, true)];
-        if ($error !== null) {
-            $this->stats['error'] = $error;
+            'count' => $count, 'bytes' => strlen($json), 'response' => json_decode($answer['body'], true)];
+        if ($answer['error'] !== null) {
+            $this->stats['error'] = $answer['error'];
         }
-        return ['outcome' => $outcome, 'status' => $status, 'error' => $error];
+        if ($outcome === 'retry') {
+            $this->stats['transient'] = true;
+        }
+        return ['outcome' => $outcome, 'status' => $status, 'error' => $answer['error']];
     }
 
     /**
@@ -393,15 +334,24 @@ class sender {
         global $DB;
         foreach ($rows as $row) {
             $attempts = (int)$row->attempts + 1;
-            $delay = min(self::BACKOFF_MAX, self::BACKOFF_BASE * (2 ** min(20, $attempts - 1)));
             $DB->update_record(observer::TABLE, (object)[
                 'id' => $row->id,
                 'attempts' => $attempts,
-                'nextattempt' => $this->now() + $delay,
+                'nextattempt' => $this->now() + self::backoff($attempts),
                 'lasterror' => self::clip($error),
             ]);
             $this->stats['failed']++;
         }
+    }
+
+    /**
+     * Delay before the next attempt after this many failed ones: 1, 2, 4, ... minutes, at most an hour.
+     *
+     * @param int $attempts
+     * @return int seconds
+     */
+    public static function backoff(int $attempts): int {
+        return min(self::BACKOFF_MAX, self::BACKOFF_BASE * (2 ** min(20, max(0, $attempts - 1))));
     }
 
     /**
@@ -437,6 +387,12 @@ class sender {
         }
         $line = "local_ferry: sent {$stats['sent']} events in {$stats['batches']} batches, "
             . "{$stats['typed']} per-type calls, parked {$stats['parked']}";
+        if (!empty($stats['transient'])) {
+            $line .= "; delivery failed, {$stats['failed']} events kept for retry: {$stats['error']}";
+        }
+        if (!empty($stats['outoftime'])) {
+            $line .= '; time budget used, the next run carries on';
+        }
         return $stats['waiting'] ? $line . '; waiting for the retry backoff' : $line;
     }
 

@@ -22,17 +22,47 @@
  * @license    https://www.gnu.org/copyleft/gpl.html GNU GPL v3 or later
  */
 
-defined('MOODLE_INTERNAL') || die();
-
 /**
  * Upgrade local_ferry from an older version.
- *
- * The first release ships its schema in install.xml; later schema changes go here as
- * "if ($oldversion < YYYYMMDDXX) { ...; upgrade_plugin_savepoint(true, YYYYMMDDXX, 'local', 'ferry'); }".
  *
  * @param int $oldversion The version we are upgrading from.
  * @return bool
  */
 function xmldb_local_ferry_upgrade($oldversion) {
+    global $DB;
+    $dbman = $DB->get_manager();
+
+    if ($oldversion < 2025120200) {
+        // Outbox rows carry the event's context, so privacy requests are answered per context.
+        $table = new xmldb_table('local_ferry_outbox');
+        $field = new xmldb_field(
+            'contextid',
+            XMLDB_TYPE_INTEGER,
+            '10',
+            null,
+            XMLDB_NOTNULL,
+            null,
+            '0',
+            'relateduserid'
+        );
+        if (!$dbman->field_exists($table, $field)) {
+            $dbman->add_field($table, $field);
+        }
+        $index = new xmldb_index('contextid', XMLDB_INDEX_NOTUNIQUE, ['contextid']);
+        if (!$dbman->index_exists($table, $index)) {
+            $dbman->add_index($table, $index);
+        }
+        // Rows queued before the upgrade: the context is in their payload; read it back.
+        $rows = $DB->get_recordset_select('local_ferry_outbox', 'contextid = 0', null, 'id ASC', 'id, payload');
+        foreach ($rows as $row) {
+            $contextid = (int)(json_decode($row->payload)->contextid ?? 0);
+            if ($contextid) {
+                $DB->set_field('local_ferry_outbox', 'contextid', $contextid, ['id' => $row->id]);
+            }
+        }
+        $rows->close();
+        upgrade_plugin_savepoint(true, 2025120200, 'local', 'ferry');
+    }
+
     return true;
 }

@@ -27,7 +27,18 @@ define('SQL_PARAMS_QM', 2);
 define('SQL_PARAMS_DOLLAR', 4);
 define('DEBUG_NORMAL', E_ERROR | E_PARSE | E_WARNING | E_NOTICE);
 define('DEBUG_DEVELOPER', E_ALL);
+define('MATURITY_ALPHA', 50);
+define('MATURITY_BETA', 100);
+define('MATURITY_RC', 150);
 define('MATURITY_STABLE', 200);
+define('FORMAT_PLAIN', '2');
+define('MESSAGE_DEFAULT_ENABLED', 0x01);
+define('MESSAGE_PERMITTED', 0x0c);
+define('XMLDB_TYPE_INTEGER', 1);
+define('XMLDB_NOTNULL', true);
+define('XMLDB_INDEX_NOTUNIQUE', false);
+define('PARAM_ALPHA', 'alpha');
+define('SITEID', 1);
 define('PARAM_INT', 'int');
 define('PARAM_URL', 'url');
 define('PARAM_RAW', 'raw');
@@ -42,8 +53,10 @@ require_once(__DIR__ . '/classes/modinfo.php');
 require_once(__DIR__ . '/classes/access.php');
 require_once(__DIR__ . '/classes/privacy.php');
 require_once(__DIR__ . '/classes/admin.php');
+require_once(__DIR__ . '/classes/admin_tools.php');
 require_once(__DIR__ . '/classes/standin.php');
 require_once(__DIR__ . '/functions.php');
+require_once(__DIR__ . '/lib/filelib.php');
 
 // The plugin's own classes, autoloaded the way Moodle does (component\sub\name -> classes/sub/name.php).
 spl_autoload_register(function (string $class): void {

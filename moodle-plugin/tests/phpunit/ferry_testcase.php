@@ -108,10 +108,11 @@ abstract class ferry_testcase extends \PHPUnit\Framework\TestCase {
      * Sets the receiver's answers: path => list of statuses ('*' for any other path).
      *
      * @param array $routes
+     * @param array $extra location (for 3xx), delay_ms
      * @return void
      */
-    protected function respond(array $routes): void {
-        file_put_contents(self::$dir . '/control.json', json_encode(['routes' => $routes]));
+    protected function respond(array $routes, array $extra = []): void {
+        file_put_contents(self::$dir . '/control.json', json_encode(['routes' => $routes] + $extra));
     }
 
     /**
@@ -165,6 +166,7 @@ abstract class ferry_testcase extends \PHPUnit\Framework\TestCase {
             'eventname' => $payload['eventname'],
             'userid' => (int)($payload['userid'] ?? 0),
             'relateduserid' => (int)($payload['relateduserid'] ?? 0),
+            'contextid' => (int)($payload['contextid'] ?? 0),
             'payload' => json_encode($payload),
             'timecreated' => time(),
             'attempts' => 0,

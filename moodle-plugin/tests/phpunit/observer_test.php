@@ -265,12 +265,134 @@ class observer_test extends ferry_testcase {
         $this->assertArrayNotHasKey('sectionid', json_decode($rows[1]->payload, true));
     }
 
-    public function test_staff_lookup_is_cached_per_request(): void {
+    public function test_settings_and_roles_are_not_cached_in_a_long_lived_process(): void {
+        // One process (cron --keep-alive) sees settings and roles change between events.
         $quiz = $this->fixtures()['\mod_quiz\event\attempt_submitted'];
-        for ($i = 0; $i < 5; $i++) {
-            $this->trigger($quiz);
+        $this->trigger($quiz);
+        $this->assertCount(1, $this->outbox());
+
+        standin::grant(4, 2, 'moodle/grade:viewall');
+        $this->trigger($quiz);
+        $this->assertCount(1, $this->outbox(), 'now a (non-editing) teacher: skipped at once');
+
+        set_config('skipstaff', 0, 'local_ferry');
+        $this->trigger($quiz);
+        $this->assertCount(2, $this->outbox(), 'the changed setting applies at once');
+
+        set_config('url', '', 'local_ferry');
+        $this->trigger($quiz);
+        $this->assertCount(2, $this->outbox());
+    }
+
+    public function test_non_editing_teachers_are_staff(): void {
+        $page = $this->fixtures()['\mod_page\event\course_module_viewed'];
+        $page['userid'] = 7;
+        standin::grant(7, 2, 'moodle/grade:viewall');
+        $this->trigger($page);
+        $this->assertSame([], $this->outbox());
+        $this->assertSame(['moodle/course:manageactivities', 'moodle/grade:viewall'], observer::STAFF_CAPABILITIES);
+    }
+
+    public function test_adhoc_task_is_queued_again_in_a_long_lived_process(): void {
+        $page = $this->fixtures()['\mod_page\event\course_module_viewed'];
+        $page['userid'] = 4;
+        $this->trigger($page);
+        $this->assertSame(1, \core\task\manager::$queuecalls);
+        // Ten seconds later in the same process (the task ran meanwhile and left the queue).
+        \core\task\manager::$queued = [];
+        $queuedat = new \ReflectionProperty(observer::class, 'queuedat');
+        $queuedat->setAccessible(true);
+        $queuedat->setValue(null, time() - observer::QUEUE_INTERVAL);
+        $this->trigger($page);
+        $this->assertSame(2, \core\task\manager::$queuecalls);
+        $this->assertCount(1, \core\task\manager::$queued);
+    }
+
+    /**
+     * get_data() of \core\event\user_deleted as delete_user() triggers it (admin 2 deletes user 4).
+     *
+     * @return array
+     */
+    public static function user_deleted_data(): array {
+        return ['eventname' => '\core\event\user_deleted', 'component' => 'core', 'action' => 'deleted',
+            'target' => 'user', 'objecttable' => 'user', 'objectid' => 4, 'crud' => 'd', 'edulevel' => 0,
+            'contextid' => 25, 'contextlevel' => 30, 'contextinstanceid' => 4, 'userid' => 2, 'courseid' => 0,
+            'relateduserid' => 4, 'anonymous' => 0, 'timecreated' => 1754170000,
+            'other' => ['username' => 'ana', 'email' => 'ana@example.org', 'idnumber' => 'S-3', 'picture' => 0,
+                'mnethostid' => 1]];
+    }
+
+    /**
+     * get_data() of \core\event\user_enrolment_deleted (admin 2 unenrols user 4 from course 2).
+     *
+     * @return array
+     */
+    public static function unenrolment_data(): array {
+        return ['eventname' => '\core\event\user_enrolment_deleted', 'component' => 'core', 'action' => 'deleted',
+            'target' => 'user_enrolment', 'objecttable' => 'user_enrolments', 'objectid' => 5, 'crud' => 'd',
+            'edulevel' => 0, 'contextid' => 18, 'contextlevel' => 50, 'contextinstanceid' => 2, 'userid' => 2,
+            'courseid' => 2, 'relateduserid' => 4, 'anonymous' => 0, 'timecreated' => 1754170100,
+            'other' => ['userenrolment' => ['id' => 5, 'enrolid' => 1, 'userid' => 4, 'status' => 0,
+                'lastenrol' => true], 'enrol' => 'manual']];
+    }
+
+    public function test_deletion_events_are_sent_in_every_mode_with_ids_only(): void {
+        standin::make_siteadmin(2);
+        foreach (['learning', 'userevents', 'all'] as $mode) {
+            $this->setUp();
+            standin::make_siteadmin(2);
+            set_config('events', $mode, 'local_ferry');
+            $this->trigger(self::user_deleted_data());
+            $this->trigger(self::unenrolment_data());
+            $rows = $this->outbox();
+            $this->assertCount(2, $rows, "mode $mode; done by an admin, never skipped as staff");
+
+            $deleted = json_decode($rows[0]->payload, true);
+            $this->assertSame('\core\event\user_deleted', $deleted['eventname']);
+            $this->assertSame(4, $deleted['relateduserid']);
+            $this->assertSame(4, $deleted['objectid']);
+            $this->assertNull($deleted['other'], 'no username, email or idnumber of the deleted user');
+            $this->assertStringNotContainsString('ana', $rows[0]->payload);
+            $this->assertSame(array_merge(observer::DELETION_FIELDS, ['other']), array_keys($deleted));
+
+            $unenrolled = json_decode($rows[1]->payload, true);
+            $this->assertSame(['\core\event\user_enrolment_deleted', 5, 4, 2], [$unenrolled['eventname'],
+                $unenrolled['objectid'], $unenrolled['relateduserid'], $unenrolled['courseid']]);
+            $this->assertNull($unenrolled['other']);
+            $this->assertSame('18', $rows[1]->contextid);
         }
-        $this->assertCount(5, $this->outbox());
-        $this->assertSame(1, standin::$coursecontextcalls, 'one capability lookup for the same user and course');
+    }
+
+    public function test_the_observer_never_throws(): void {
+        // has_any_capability() failing with an \Error (the event manager catches only \Exception).
+        $page = $this->fixtures()['\mod_page\event\course_module_viewed'];
+        $page['userid'] = 4;
+        $page['courseid'] = 'not a number';
+        $event = new class extends \moodle_standin\event {
+            /**
+             * Data that breaks the observer.
+             *
+             * @return array
+             */
+            public function get_data() {
+                throw new \Error('broken event');
+            }
+        };
+        observer::handle($event);
+        $this->assertSame([], $this->outbox());
+        $this->assertStringContainsString('broken event', end(standin::$debugging));
+    }
+
+    public function test_unencodable_values_are_replaced_instead_of_losing_the_event(): void {
+        $page = $this->fixtures()['\mod_page\event\course_module_viewed'];
+        $page['userid'] = 4;
+        $page['other'] = ['ratio' => NAN, 'ok' => 1];
+        $this->trigger($page);
+        $rows = $this->outbox();
+        $this->assertCount(1, $rows);
+        $payload = json_decode($rows[0]->payload, true);
+        $this->assertNotNull($payload, 'valid JSON');
+        $this->assertSame(['ratio' => 0, 'ok' => 1], $payload['other']);
+        $this->assertStringContainsString('not fully encodable', end(standin::$debugging));
     }
 }

@@ -17,6 +17,18 @@ class plugin_files_test extends ferry_testcase {
         $this->assertSame('local_ferry', $plugin->component);
         $this->assertGreaterThanOrEqual(2024100700, $plugin->requires, 'Moodle 4.5 LTS or later');
         $this->assertMatchesRegularExpression('/^\d{10}$/', (string)$plugin->version);
+        $this->assertSame('0.1.0', $plugin->release);
+        $this->assertSame(MATURITY_BETA, $plugin->maturity, 'a 0.x release is not stable');
+    }
+
+    public function test_message_provider_and_status_check_callback(): void {
+        require(STANDIN_PLUGIN_DIR . '/db/messages.php');
+        $this->assertSame(['deliveryfailing'], array_keys($messageproviders));
+        $this->assertSame('moodle/site:config', $messageproviders['deliveryfailing']['capability']);
+        require_once(STANDIN_PLUGIN_DIR . '/lib.php');
+        $checks = local_ferry_status_checks();
+        $this->assertCount(1, $checks);
+        $this->assertInstanceOf(\core\check\check::class, $checks[0]);
     }
 
     public function test_one_catch_all_external_observer(): void {
@@ -50,25 +62,66 @@ class plugin_files_test extends ferry_testcase {
                 $fields[] = (string)$field['NAME'];
             }
         }
-        foreach (['id', 'eventname', 'userid', 'payload', 'timecreated', 'attempts', 'nextattempt', 'lasterror',
-                'parked'] as $name) {
+        foreach (['id', 'eventname', 'userid', 'relateduserid', 'contextid', 'payload', 'timecreated', 'attempts',
+                'nextattempt', 'lasterror', 'parked'] as $name) {
             $this->assertContains($name, $fields);
         }
+    }
+
+    public function test_upgrade_from_0_1_0_adds_the_context_of_queued_rows(): void {
+        global $DB;
+        // The 2025120100 schema: no contextid column.
+        $DB->pdo->exec('DROP INDEX IF EXISTS local_ferry_outbox_contextid');
+        $DB->pdo->exec('ALTER TABLE local_ferry_outbox DROP COLUMN contextid');
+        $DB->pdo->exec("INSERT INTO local_ferry_outbox (eventname, payload, timecreated)
+            VALUES ('\\core\\event\\course_viewed', '{\"contextid\":18}', 1), ('x', 'not json', 2)");
+
         require_once(STANDIN_PLUGIN_DIR . '/db/upgrade.php');
         $this->assertTrue(xmldb_local_ferry_upgrade(2025120100));
+
+        $this->assertSame(['18', '0'], array_column($this->outbox(), 'contextid'));
+        $this->assertSame(['local_ferry:2025120200'], \moodle_standin\standin::$savepoints);
+        $plugin = new \stdClass();
+        require(STANDIN_PLUGIN_DIR . '/version.php');
+        $this->assertSame(2025120200, $plugin->version, 'the last upgrade step is the current version');
+        // Nothing to do from the current version.
+        $this->assertTrue(xmldb_local_ferry_upgrade($plugin->version));
+        $this->assertCount(1, \moodle_standin\standin::$savepoints);
     }
 
     public function test_settings_page(): void {
         $hassiteconfig = true;
         $ADMIN = new \admin_root();
         require(STANDIN_PLUGIN_DIR . '/settings.php');
-        $this->assertSame('localplugins', $ADMIN->added[0][0]);
+        $this->assertSame(['localplugins', 'localplugins', 'localplugins'], array_column($ADMIN->added, 0));
+        [$report, $test] = [$ADMIN->added[1][1], $ADMIN->added[2][1]];
+        $this->assertSame(['local_ferry_report', 'moodle/site:config', false], [$report->name, $report->capability,
+            $report->hidden]);
+        $this->assertSame(['local_ferry_testconnection', 'moodle/site:config', true], [$test->name, $test->capability,
+            $test->hidden]);
+        foreach (['report.php' => 'local_ferry_report', 'testconnection.php' => 'local_ferry_testconnection'] as $file => $page) {
+            $this->assertStringContainsString("admin_externalpage_setup('$page');",
+                file_get_contents(STANDIN_PLUGIN_DIR . '/' . $file));
+        }
         $byname = [];
         foreach ($settings->settings as $setting) {
             $byname[$setting->name] = $setting;
         }
         $this->assertSame(['local_ferry/url', 'local_ferry/token', 'local_ferry/events', 'local_ferry/skipstaff',
-            'local_ferry/batchsize', 'local_ferry/timeout', 'local_ferry/testconnection'], array_keys($byname));
+            'local_ferry/batchsize', 'local_ferry/timeout', 'local_ferry/monitoring', 'local_ferry/notifyafter',
+            'local_ferry/backlogwarning', 'local_ferry/backlogcritical', 'local_ferry/maxrows',
+            'local_ferry/parkedretention', 'local_ferry/testconnection'], array_keys($byname));
+        // Bounded settings: a choice for the batch size, durations with limits.
+        $this->assertInstanceOf(\admin_setting_configselect::class, $byname['local_ferry/batchsize']);
+        $this->assertSame(1000, max(array_keys($byname['local_ferry/batchsize']->extra[0])));
+        $this->assertSame(100, $byname['local_ferry/batchsize']->defaultsetting);
+        foreach (['timeout' => [1, 60], 'notifyafter' => [0, 604800], 'backlogwarning' => [60, 604800],
+                'backlogcritical' => [60, 2592000], 'parkedretention' => [86400, 31536000]] as $name => $bounds) {
+            $setting = $byname["local_ferry/$name"];
+            $this->assertInstanceOf(\admin_setting_configduration::class, $setting, $name);
+            $this->assertSame($bounds, [$setting->minduration, $setting->maxduration], $name);
+        }
+        $this->assertSame(10, $byname['local_ferry/timeout']->defaultsetting);
         $this->assertInstanceOf(\admin_setting_configpasswordunmask::class, $byname['local_ferry/token']);
         $this->assertSame(1, $byname['local_ferry/skipstaff']->defaultsetting, 'skip staff is on by default');
         $this->assertSame('learning', $byname['local_ferry/events']->defaultsetting);
@@ -94,9 +147,18 @@ class plugin_files_test extends ferry_testcase {
         }
         // get_string('id', 'local_ferry'), new lang_string('id', 'local_ferry'), moodle_exception('id', 'local_ferry').
         preg_match_all("/\\(\\s*'([a-z0-9_:]+)'\\s*,\\s*'local_ferry'/", $code, $m);
-        // Privacy metadata string ids.
-        preg_match_all("/'(privacy:[a-z0-9_:]+)'/", $code, $p);
-        $used = array_unique(array_merge($m[1], $p[1], ['pluginname']));
+        // Privacy metadata string ids (the external location's are built from provider::FERRY_FIELDS).
+        preg_match_all("/'(privacy:[a-z0-9_:]+[a-z0-9_])'/", $code, $p);
+        $dynamic = ['pluginname', 'messageprovider:deliveryfailing'];
+        foreach (\local_ferry\privacy\provider::FERRY_FIELDS as $field) {
+            $dynamic[] = 'privacy:metadata:ferry:' . $field;
+        }
+        foreach (\local_ferry\local\report_actions::ACTIONS as $action) {
+            $dynamic[] = 'done_' . $action;
+        }
+        // set_config()/unset_config() calls match the pattern too: plugin state, not strings.
+        $config = ['failingsince', 'notifiedat', 'droppedrows', 'droppedat'];
+        $used = array_diff(array_unique(array_merge($m[1], $p[1], $dynamic)), $config);
         sort($used);
 
         $this->assertSame([], array_values(array_diff($used, $defined)), 'strings used but not defined');

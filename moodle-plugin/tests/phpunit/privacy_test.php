@@ -10,29 +10,70 @@ use core_privacy\local\request\approved_userlist;
 use core_privacy\local\request\userlist;
 use core_privacy\local\request\writer;
 use local_ferry\privacy\provider;
+use local_ferry\sender;
 
 /**
- * Privacy provider: metadata, contexts, users, export and deletion of outbox rows.
+ * Privacy provider: complete external-location metadata, rows per event context (as tool_log),
+ * streamed export, deletion that never removes another user's data.
  *
  * @covers \local_ferry\privacy\provider
  */
 class privacy_test extends ferry_testcase {
+    /** @var int[] outbox ids: enrol (admin 2 enrols 4), quiz (4), page (5), grade4 (3 grades 4), grade5 (3 grades 5) */
+    protected $ids = [];
+
     /**
-     * Users 2 (admin), 3, 4 and 5, and outbox rows: 2 enrols 4, 4 submits a quiz, 5 views a page.
+     * Contexts 18 (course 2), 48 (the quiz), 90 (a page) and five outbox rows.
      *
      * @return void
      */
     protected function setUp(): void {
         global $DB;
         parent::setUp();
-        foreach ([1, 2, 3, 4, 5] as $id) {
-            $DB->insert_record('user', ['username' => "u$id"]);
-            \context_user::instance($id);
+        $DB->pdo->exec('INSERT INTO context (id, contextlevel, instanceid) VALUES (18, 50, 2), (48, 70, 30), (90, 70, 3)');
+        foreach ([[1, 'guest'], [2, 'admin'], [3, 'ben'], [4, 'ana'], [5, 'eve']] as [$id, $name]) {
+            $DB->pdo->prepare('INSERT INTO "user" (id, username, firstname, lastname, email, timecreated) VALUES
+                (?, ?, ?, ?, ?, 1)')->execute([$id, $name, ucfirst($name), 'X', "$name@example.org"]);
         }
         $fixtures = $this->fixtures();
-        $this->add_row($fixtures['\core\event\user_enrolment_created']);
-        $this->add_row($fixtures['\mod_quiz\event\attempt_submitted']);
-        $this->add_row(['eventname' => '\mod_page\event\course_module_viewed', 'userid' => 5, 'courseid' => 2]);
+        $graded = $fixtures['\core\event\user_graded'];
+        $graded['userid'] = 3;
+        $graded['_ferry'] = ['grader' => 3, 'itemname' => 'Quiz 1'];
+        $this->ids = [
+            'enrol' => $this->add_row($fixtures['\core\event\user_enrolment_created']),
+            'quiz' => $this->add_row($fixtures['\mod_quiz\event\attempt_submitted']),
+            'page' => $this->add_row(['eventname' => '\mod_page\event\course_module_viewed', 'userid' => 5,
+                'courseid' => 2, 'contextid' => 90]),
+            'grade4' => $this->add_row($graded),
+            'grade5' => $this->add_row(['relateduserid' => 5] + $graded),
+        ];
+    }
+
+    /**
+     * Outbox rows by id.
+     *
+     * @return array
+     */
+    protected function rows(): array {
+        $byid = [];
+        foreach ($this->outbox() as $row) {
+            $byid[(int)$row->id] = $row;
+        }
+        return $byid;
+    }
+
+    /**
+     * The external location's declared fields.
+     *
+     * @return array
+     */
+    protected function ferry_fields(): array {
+        foreach (provider::get_metadata(new collection('local_ferry'))->get_collection() as $item) {
+            if ($item->name === 'ferry') {
+                return $item->fields;
+            }
+        }
+        return [];
     }
 
     public function test_implements_the_privacy_interfaces(): void {
@@ -42,79 +83,120 @@ class privacy_test extends ferry_testcase {
         $this->assertContains('core_privacy\local\request\core_userlist_provider', $interfaces);
     }
 
-    public function test_metadata_declares_outbox_and_ferry(): void {
+    public function test_metadata_strings_exist(): void {
         $items = provider::get_metadata(new collection('local_ferry'))->get_collection();
-        $byname = [];
+        $this->assertSame(['local_ferry_outbox', 'ferry'], array_map(fn($i) => $i->name, $items));
+        $this->assertSame('external_location', $items[1]->type);
         foreach ($items as $item) {
-            $byname[$item->name] = $item;
-        }
-        $this->assertSame('database_table', $byname['local_ferry_outbox']->type);
-        $this->assertSame('external_location', $byname['ferry']->type);
-        $this->assertSame(['userid', 'eventdata', 'grades'], array_keys($byname['ferry']->fields));
-        $this->assertArrayHasKey('payload', $byname['local_ferry_outbox']->fields);
-        foreach ($items as $item) {
-            get_string($item->summary, 'local_ferry');
+            $this->assertNotSame('', get_string($item->summary, 'local_ferry'));
             foreach ($item->fields as $stringid) {
                 $this->assertNotSame('', get_string($stringid, 'local_ferry'));
             }
         }
+        foreach (['username', 'firstname', 'lastname', 'email', 'idnumber', 'phone1', 'city', 'country', 'feedback',
+                'finalgrade', 'grademax', 'userid', 'relateduserid'] as $field) {
+            $this->assertArrayHasKey($field, $this->ferry_fields(), "$field is sent, so it is declared");
+        }
     }
 
-    public function test_contexts_for_userid(): void {
-        $this->assertSame([\context_user::instance(4)->id], provider::get_contexts_for_userid(4)->get_contextids());
-        $this->assertSame([\context_user::instance(2)->id], provider::get_contexts_for_userid(2)->get_contextids());
-        $this->assertSame([], provider::get_contexts_for_userid(3)->get_contextids());
+    public function test_metadata_declares_every_field_that_is_actually_sent(): void {
+        global $DB;
+        // Every kind of row the plugin sends, through the real sender to the receiver.
+        $DB->insert_record('enrol', ['enrol' => 'manual', 'courseid' => 2, 'roleid' => 5]);
+        $DB->pdo->exec('INSERT INTO user_enrolments (id, enrolid, userid, timecreated) VALUES (5, 1, 4, 1)');
+        \moodle_standin\standin::add_cm(2, 30, 15, 'quiz', 1, 'Quiz 1');
+        \moodle_standin\standin::add_cm(2, 21, 15, 'assign', 1, 'Essay');
+        $DB->delete_records('local_ferry_outbox');
+        $grade = (object)['id' => 43, 'itemid' => 11, 'userid' => 4, 'finalgrade' => 2.0, 'feedback' => 'Good',
+            'usermodified' => 4, 'timemodified' => 1, 'grade_item' => (object)['itemtype' => 'mod',
+            'itemmodule' => 'quiz', 'iteminstance' => 1, 'itemname' => 'Quiz 1', 'grademax' => 10.0]];
+        $events = $this->fixtures();
+        $events['\core\event\user_updated'] = ['eventname' => '\core\event\user_updated', 'objectid' => 4,
+            'relateduserid' => 4] + $events['\core\event\user_created'];
+        $events['\core\event\user_deleted'] = observer_test::user_deleted_data();
+        $events['\core\event\user_enrolment_deleted'] = observer_test::unenrolment_data();
+        set_config('skipstaff', 0, 'local_ferry');
+        foreach ($events as $name => $data) {
+            \local_ferry\observer::handle(\moodle_standin\standin::event($data, $name === '\core\event\user_graded' ? $grade : null));
+        }
+        $this->respond(['/webhook/moodle-events' => [202], '*' => [200]]);
+        $this->assertSame(count($events), (new sender())->flush(1765000000)['sent']);
+
+        $sent = [];
+        foreach ($this->requests() as $request) {
+            $body = json_decode($request['body'], true);
+            foreach (isset($body['logs']) ? $body['logs'] : [$body] as $item) {
+                $sent = array_merge($sent, array_keys($item));
+            }
+        }
+        $sent = array_unique($sent);
+        sort($sent);
+        $this->assertContains('email', $sent, 'the run covered the per-type user payload');
+        $this->assertContains('feedback', $sent, 'and the grade payload');
+        $this->assertSame([], array_values(array_diff($sent, array_keys($this->ferry_fields()))),
+            'fields sent to ferry but missing from the privacy metadata');
+    }
+
+    public function test_contexts_for_userid_are_the_event_contexts(): void {
+        $ids = fn($userid) => provider::get_contexts_for_userid($userid)->get_contextids();
+        $this->assertEqualsCanonicalizing([18, 48], $ids(4), 'enrolled and graded in the course, submitted the quiz');
+        $this->assertEqualsCanonicalizing([18], $ids(3));
+        $this->assertEqualsCanonicalizing([18, 90], $ids(5));
+        $this->assertSame([], $ids(6));
     }
 
     public function test_users_in_context(): void {
-        $userlist = new userlist(\context_user::instance(4), 'local_ferry');
+        $userlist = new userlist(\context::instance_by_id(18), 'local_ferry');
         provider::get_users_in_context($userlist);
-        $this->assertSame([4], $userlist->get_userids());
+        $this->assertEqualsCanonicalizing([2, 3, 4, 5], $userlist->get_userids());
 
-        $userlist = new userlist(\context_user::instance(3), 'local_ferry');
+        $userlist = new userlist(\context::instance_by_id(90), 'local_ferry');
         provider::get_users_in_context($userlist);
-        $this->assertSame([], $userlist->get_userids());
-
-        $userlist = new userlist(\context_system::instance(), 'local_ferry');
-        provider::get_users_in_context($userlist);
-        $this->assertSame([], $userlist->get_userids());
+        $this->assertSame([5], $userlist->get_userids());
     }
 
-    public function test_export_user_data(): void {
-        $context = \context_user::instance(4);
-        provider::export_user_data(new approved_contextlist((object)['id' => 4], 'local_ferry', [$context->id]));
-        $data = writer::$exported[$context->id][get_string('privacy:path:outbox', 'local_ferry')];
-        $this->assertCount(2, $data->events, 'the enrolment of user 4 and their quiz submission');
-        $this->assertSame('\core\event\user_enrolment_created', $data->events[0]->eventname);
-        $this->assertSame(4, $data->events[1]->eventdata->userid);
-    }
-
-    public function test_delete_data_for_user(): void {
+    public function test_export_is_per_context_and_streamed(): void {
         global $DB;
-        $context = \context_user::instance(4);
-        provider::delete_data_for_user(new approved_contextlist((object)['id' => 4], 'local_ferry', [$context->id]));
-        $this->assertSame(['5'], array_values(array_column($this->outbox(), 'userid')));
-        $this->assertSame(0, $DB->count_records_select('local_ferry_outbox', 'userid = 4 OR relateduserid = 4'));
+        $DB->calls = [];
+        provider::export_user_data(new approved_contextlist((object)['id' => 4], 'local_ferry', [18, 48]));
+        $path = get_string('privacy:path:outbox', 'local_ferry');
+        $this->assertSame(['\core\event\user_enrolment_created', '\core\event\user_graded'],
+            array_column(writer::$exported[18][$path]->events, 'eventname'));
+        $this->assertSame(['\mod_quiz\event\attempt_submitted'], array_column(writer::$exported[48][$path]->events, 'eventname'));
+        $this->assertSame(2, $DB->calls['get_recordset_sql'], 'one recordset per context');
+        $this->assertArrayNotHasKey('get_records_select', $DB->calls);
     }
 
-    public function test_delete_data_for_user_ignores_other_users_contexts(): void {
-        $context = \context_user::instance(5);
-        provider::delete_data_for_user(new approved_contextlist((object)['id' => 4], 'local_ferry', [$context->id]));
-        $this->assertCount(3, $this->outbox());
+    public function test_deleting_a_teacher_keeps_the_students_grades_without_the_teacher(): void {
+        provider::delete_data_for_user(new approved_contextlist((object)['id' => 3], 'local_ferry', [18]));
+        $rows = $this->rows();
+        $this->assertCount(5, $rows, 'no row about another user is deleted');
+        foreach (['grade4', 'grade5'] as $key) {
+            $row = $rows[$this->ids[$key]];
+            $this->assertSame('0', $row->userid);
+            $payload = json_decode($row->payload, true);
+            $this->assertSame(0, $payload['userid']);
+            $this->assertSame(0, $payload['_ferry']['grader']);
+            $this->assertSame('Quiz 1', $payload['_ferry']['itemname']);
+        }
+    }
+
+    public function test_deleting_a_student_removes_the_rows_about_them_only(): void {
+        provider::delete_data_for_user(new approved_contextlist((object)['id' => 4], 'local_ferry', [18, 48]));
+        $this->assertEqualsCanonicalizing([$this->ids['page'], $this->ids['grade5']], array_keys($this->rows()));
     }
 
     public function test_delete_data_for_users(): void {
-        $context = \context_user::instance(5);
-        provider::delete_data_for_users(new approved_userlist($context, 'local_ferry', [4]));
-        $this->assertCount(3, $this->outbox(), 'user 4 has no data in user 5\'s context');
-        provider::delete_data_for_users(new approved_userlist($context, 'local_ferry', [5]));
-        $this->assertCount(2, $this->outbox());
+        provider::delete_data_for_users(new approved_userlist(\context::instance_by_id(18), 'local_ferry', [3, 5]));
+        $rows = $this->rows();
+        $this->assertArrayNotHasKey($this->ids['grade5'], $rows, 'the grade about user 5');
+        $this->assertSame('0', $rows[$this->ids['grade4']]->userid, 'user 4\'s grade stays, without teacher 3');
+        $this->assertArrayHasKey($this->ids['page'], $rows, 'user 5\'s page view is in another context');
+        $this->assertCount(4, $rows);
     }
 
     public function test_delete_data_for_all_users_in_context(): void {
-        provider::delete_data_for_all_users_in_context(\context_system::instance());
-        $this->assertCount(3, $this->outbox());
-        provider::delete_data_for_all_users_in_context(\context_user::instance(2));
-        $this->assertCount(2, $this->outbox());
+        provider::delete_data_for_all_users_in_context(\context::instance_by_id(18));
+        $this->assertEqualsCanonicalizing([$this->ids['quiz'], $this->ids['page']], array_keys($this->rows()));
     }
 }

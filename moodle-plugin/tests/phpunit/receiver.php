@@ -1,7 +1,8 @@
 <?php
 // Test HTTP receiver for `php -S` (router script). Not part of the plugin.
 //
-// Answers from RECEIVER_DIR/control.json: {"routes": {"/path": [status, ...], "*": [status]}}.
+// Answers from RECEIVER_DIR/control.json: {"routes": {"/path": [status, ...], "*": [status]},
+// "location": URL sent with 3xx answers, "delay_ms": N (sleep before answering)}.
 // Each request takes the first status of its route's list; the last one stays for later requests.
 // Every request is appended to RECEIVER_DIR/requests.jsonl.
 // @license GNU GPL v3 or later
@@ -25,13 +26,20 @@ file_put_contents("$dir/requests.jsonl", json_encode([
     'method' => $_SERVER['REQUEST_METHOD'],
     'path' => $path,
     'token' => $_SERVER['HTTP_X_MOODLE_TOKEN'] ?? null,
+    'authorization' => $_SERVER['HTTP_AUTHORIZATION'] ?? null,
     'contenttype' => $_SERVER['CONTENT_TYPE'] ?? ($_SERVER['HTTP_CONTENT_TYPE'] ?? null),
     'body' => $body,
     'status' => $status,
 ]) . "\n", FILE_APPEND);
 flock($lock, LOCK_UN);
 
+if (!empty($control['delay_ms'])) {
+    usleep((int)$control['delay_ms'] * 1000);
+}
 http_response_code($status);
+if ($status >= 300 && $status < 400 && !empty($control['location'])) {
+    header('Location: ' . $control['location']);
+}
 header('Content-Type: application/json');
 $json = json_decode($body, true);
 if ($path === '/webhook/moodle-events' && $status === 202) {

@@ -31,9 +31,18 @@ const optBool = nullable(z.union([z.boolean(), z.number(), z.string().regex(/^\s
   v === null ? null : typeof v === "boolean" ? v : v !== 0,
 );
 
+const KEY_MESSAGE = "expected idempotency_key: a string of 1-200 characters";
+/**
+ * The sender's stable key for one event (local_ferry: site + outbox row). When present it is the
+ * event's identity for deduplication, so a resend in another batch is a duplicate while two real
+ * events with the same user, object and second are not.
+ */
+const idempotencyKey = z.string(KEY_MESSAGE).min(1, KEY_MESSAGE).max(200, KEY_MESSAGE).nullish().transform((v) => v ?? null);
+
 /** One Moodle log: the observer's fields, get_data()/logstore fields and our plugin's enrichment. */
 export const moodleLog = z.looseObject({
   id: optInt,
+  idempotency_key: idempotencyKey,
   userid: int,
   courseid: int,
   eventname: z.string().min(1, "expected a Moodle event name such as \\core\\event\\course_viewed"),
@@ -109,9 +118,11 @@ export const gradeEvent = z.looseObject({
   grader: optInt,
   timecreated: optInt,
   timemodified: optInt,
-  // Not sent by the plugin today, used when present.
+  // Sent by local_ferry; used when present.
   courseid: optInt,
   grademax: optNum,
+  /** The key of the same event's batch log: the grade's pipeline row is then that log's duplicate. */
+  idempotency_key: idempotencyKey,
 });
 export const EVENT_TYPES = ["user_created", "user_updated", "user_enrolled", "grade_updated"] as const;
 export type EventType = (typeof EVENT_TYPES)[number];

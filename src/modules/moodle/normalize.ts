@@ -59,11 +59,18 @@ export function parseOther(value: unknown): string | null {
 
 const MASK53 = (1n << 52n) - 1n;
 
-/** Dedupe key: the logstore id when present, else a negative 52-bit hash of the identifying fields. */
-export function dedupeKey(log: { id?: number | null; userid: number; courseid: number; eventname: string; contextinstanceid: number | null; objectid: number | null; timecreated: number }): number {
+function negativeHash(text: string): number {
+  return -Number(BigInt.asUintN(64, BigInt(Bun.hash.wyhash(text))) & MASK53) - 1;
+}
+
+/**
+ * Dedupe key: the sender's idempotency_key when present (hashed; the "key|" prefix keeps it apart
+ * from content hashes), else the logstore id, else a negative 52-bit hash of the identifying fields.
+ */
+export function dedupeKey(log: { id?: number | null; idempotency_key?: string | null; userid: number; courseid: number; eventname: string; contextinstanceid: number | null; objectid: number | null; timecreated: number }): number {
+  if (log.idempotency_key) return negativeHash(`key|${log.idempotency_key}`);
   if (log.id !== null && log.id !== undefined && log.id > 0) return log.id;
-  const h = Bun.hash.wyhash(`${log.userid}|${log.courseid}|${log.eventname}|${log.contextinstanceid ?? ""}|${log.objectid ?? ""}|${log.timecreated}`);
-  return -Number(BigInt.asUintN(64, BigInt(h)) & MASK53) - 1;
+  return negativeHash(`${log.userid}|${log.courseid}|${log.eventname}|${log.contextinstanceid ?? ""}|${log.objectid ?? ""}|${log.timecreated}`);
 }
 
 const ENRICH = ["sectionid", "modname", "cmname", "gradeitem", "finalgrade", "grademax", "completionstate", "grade", "success"] as const;
@@ -147,6 +154,10 @@ export function fastLog(raw: unknown): MoodleLog | null {
   const o = raw as Record<string, unknown>;
   if (typeof o.eventname !== "string" || o.eventname.length === 0) return null;
   const out: Record<string, unknown> = { eventname: o.eventname, other: o.other };
+  const key = o.idempotency_key;
+  if (key === undefined || key === null) out.idempotency_key = null;
+  else if (typeof key === "string" && key.length > 0 && key.length <= 200) out.idempotency_key = key;
+  else return null;
   for (const k of ["userid", "courseid", "timecreated"] as const) {
     const v = fInt(o[k]);
     if (v === FAIL || v === null) return null;

@@ -164,7 +164,9 @@ export class MoodleService {
           const eventname = "\\core\\event\\user_graded";
           const other = JSON.stringify({ itemid: e.itemid, finalgrade: e.finalgrade, relateduserid: e.userid });
           const row: LogRow = {
-            dkey: dedupeKey({ userid: e.userid, courseid: courseId, eventname, contextinstanceid: null, objectid: e.gradeid, timecreated: time * 1000 + (Math.round(e.finalgrade * 1000) % 1000) }),
+            // With the sender's key (local_ferry sends the same one in the batch) this row is the batch
+            // log's duplicate, so one grade is never processed twice.
+            dkey: dedupeKey({ idempotency_key: e.idempotency_key, userid: e.userid, courseid: courseId, eventname, contextinstanceid: null, objectid: e.gradeid, timecreated: time * 1000 + (Math.round(e.finalgrade * 1000) % 1000) }),
             userid: e.userid,
             relateduserid: e.userid,
             courseid: courseId,

@@ -28,8 +28,9 @@ use local_ferry\observer;
 /**
  * Privacy provider of local_ferry.
  *
- * Pending outbox rows belong to the user context of the user who acted and of the user the
- * event is about. Once delivered, the data lives in ferry (declared as an external location).
+ * Pending outbox rows belong to the context of their event (as tool_log's logs do), and to the
+ * user who acted and the user the event is about. Once delivered, the data lives in ferry,
+ * declared as an external location with every field that is sent.
  *
  * @package    local_ferry
  * @copyright  2025 ferry contributors
@@ -39,6 +40,26 @@ class provider implements
     \core_privacy\local\metadata\provider,
     \core_privacy\local\request\plugin\provider,
     \core_privacy\local\request\core_userlist_provider {
+    /**
+     * Every field that leaves Moodle for ferry: the batch logs (event data plus enrichment) and the
+     * per-type payloads (user_created / user_updated, user_enrolled, grade_updated).
+     */
+    public const FERRY_FIELDS = [
+        // Event data (\core\event\base::get_data()) and what the logstore adds, minus the IP.
+        'eventname', 'component', 'action', 'target', 'objecttable', 'objectid', 'crud', 'edulevel', 'contextid',
+        'contextlevel', 'contextinstanceid', 'userid', 'relateduserid', 'realuserid', 'courseid', 'anonymous', 'other',
+        'origin', 'timecreated', 'idempotency_key',
+        // Activity and outcome enrichment.
+        'cmid', 'sectionid', 'modname', 'cmname', 'gradeitem', 'finalgrade', 'grademax', 'completionstate',
+        // Account (user_created, user_updated).
+        'username', 'firstname', 'lastname', 'email', 'idnumber', 'phone1', 'city', 'country', 'suspended', 'deleted',
+        'timemodified',
+        // Enrolment (user_enrolled).
+        'enrollmentid', 'roleid', 'status', 'timestart', 'timeend',
+        // Grade (grade_updated).
+        'gradeid', 'itemid', 'itemname', 'feedback', 'grader',
+    ];
+
     /**
      * Describes the stored and exported personal data.
      *
@@ -50,22 +71,23 @@ class provider implements
             'eventname' => 'privacy:metadata:outbox:eventname',
             'userid' => 'privacy:metadata:outbox:userid',
             'relateduserid' => 'privacy:metadata:outbox:relateduserid',
+            'contextid' => 'privacy:metadata:outbox:contextid',
             'payload' => 'privacy:metadata:outbox:payload',
             'timecreated' => 'privacy:metadata:outbox:timecreated',
             'lasterror' => 'privacy:metadata:outbox:lasterror',
         ], 'privacy:metadata:outbox');
 
-        $collection->add_external_location_link('ferry', [
-            'userid' => 'privacy:metadata:ferry:userid',
-            'eventdata' => 'privacy:metadata:ferry:eventdata',
-            'grades' => 'privacy:metadata:ferry:grades',
-        ], 'privacy:metadata:ferry');
+        $fields = [];
+        foreach (self::FERRY_FIELDS as $field) {
+            $fields[$field] = 'privacy:metadata:ferry:' . $field;
+        }
+        $collection->add_external_location_link('ferry', $fields, 'privacy:metadata:ferry');
 
         return $collection;
     }
 
     /**
-     * User context of the user, when they have pending rows.
+     * Contexts of the rows where the user acted or that are about them.
      *
      * @param int $userid
      * @return contextlist
@@ -74,46 +96,33 @@ class provider implements
         $contextlist = new contextlist();
         $sql = "SELECT ctx.id
                   FROM {context} ctx
-                 WHERE ctx.contextlevel = :contextlevel
-                   AND ctx.instanceid = :userid
-                   AND EXISTS (SELECT 1
-                                 FROM {" . observer::TABLE . "} o
-                                WHERE o.userid = :userid1 OR o.relateduserid = :userid2)";
-        $contextlist->add_from_sql($sql, [
-            'contextlevel' => CONTEXT_USER,
-            'userid' => $userid,
-            'userid1' => $userid,
-            'userid2' => $userid,
-        ]);
+                 WHERE ctx.id IN (SELECT o.contextid
+                                    FROM {" . observer::TABLE . "} o
+                                   WHERE o.userid = :userid1 OR o.relateduserid = :userid2)";
+        $contextlist->add_from_sql($sql, ['userid1' => $userid, 'userid2' => $userid]);
         return $contextlist;
     }
 
     /**
-     * The user of a user context, when they have pending rows.
+     * Users who acted in, or are the subject of, rows of the context.
      *
      * @param userlist $userlist
      * @return void
      */
     public static function get_users_in_context(userlist $userlist) {
-        $context = $userlist->get_context();
-        if ($context->contextlevel != CONTEXT_USER) {
-            return;
-        }
+        $params = ['contextid1' => $userlist->get_context()->id, 'contextid2' => $userlist->get_context()->id];
         $sql = "SELECT o.userid
                   FROM {" . observer::TABLE . "} o
-                 WHERE o.userid = :userid1
+                 WHERE o.contextid = :contextid1 AND o.userid > 0
                  UNION
                 SELECT o.relateduserid AS userid
                   FROM {" . observer::TABLE . "} o
-                 WHERE o.relateduserid = :userid2";
-        $userlist->add_from_sql('userid', $sql, [
-            'userid1' => $context->instanceid,
-            'userid2' => $context->instanceid,
-        ]);
+                 WHERE o.contextid = :contextid2 AND o.relateduserid > 0";
+        $userlist->add_from_sql('userid', $sql, $params);
     }
 
     /**
-     * Exports the user's pending rows.
+     * Exports the user's pending rows, context by context, read through a recordset.
      *
      * @param approved_contextlist $contextlist
      * @return void
@@ -123,18 +132,12 @@ class provider implements
 
         $userid = (int)$contextlist->get_user()->id;
         foreach ($contextlist->get_contexts() as $context) {
-            if ($context->contextlevel != CONTEXT_USER || (int)$context->instanceid !== $userid) {
-                continue;
-            }
-            $rows = $DB->get_records_select(
+            $rows = $DB->get_recordset_select(
                 observer::TABLE,
-                'userid = :userid1 OR relateduserid = :userid2',
-                ['userid1' => $userid, 'userid2' => $userid],
+                'contextid = :contextid AND (userid = :userid1 OR relateduserid = :userid2)',
+                ['contextid' => $context->id, 'userid1' => $userid, 'userid2' => $userid],
                 'id ASC'
             );
-            if (!$rows) {
-                continue;
-            }
             $events = [];
             foreach ($rows as $row) {
                 $events[] = (object)[
@@ -146,69 +149,81 @@ class provider implements
                     'eventdata' => json_decode($row->payload),
                 ];
             }
-            writer::with_context($context)->export_data(
-                [get_string('privacy:path:outbox', 'local_ferry')],
-                (object)['events' => $events]
-            );
+            $rows->close();
+            if ($events) {
+                writer::with_context($context)->export_data(
+                    [get_string('privacy:path:outbox', 'local_ferry')],
+                    (object)['events' => $events]
+                );
+            }
         }
     }
 
     /**
-     * Deletes all rows of the user of a user context.
+     * Deletes every row of the context.
      *
      * @param \context $context
      * @return void
      */
     public static function delete_data_for_all_users_in_context(\context $context) {
-        if ($context->contextlevel == CONTEXT_USER) {
-            self::delete_user_rows((int)$context->instanceid);
-        }
+        global $DB;
+        $DB->delete_records(observer::TABLE, ['contextid' => $context->id]);
     }
 
     /**
-     * Deletes the user's rows.
+     * Deletes the user's data in the approved contexts.
      *
      * @param approved_contextlist $contextlist
      * @return void
      */
     public static function delete_data_for_user(approved_contextlist $contextlist) {
         $userid = (int)$contextlist->get_user()->id;
-        foreach ($contextlist->get_contexts() as $context) {
-            if ($context->contextlevel == CONTEXT_USER && (int)$context->instanceid === $userid) {
-                self::delete_user_rows($userid);
-            }
+        foreach ($contextlist->get_contextids() as $contextid) {
+            self::delete_user_data((int)$contextid, $userid);
         }
     }
 
     /**
-     * Deletes the rows of the approved users of a user context.
+     * Deletes the data of the approved users in one context.
      *
      * @param approved_userlist $userlist
      * @return void
      */
     public static function delete_data_for_users(approved_userlist $userlist) {
-        $context = $userlist->get_context();
-        if ($context->contextlevel != CONTEXT_USER) {
-            return;
-        }
-        // A user context holds the data of one user only.
-        if (in_array((int)$context->instanceid, array_map('intval', $userlist->get_userids()), true)) {
-            self::delete_user_rows((int)$context->instanceid);
+        foreach ($userlist->get_userids() as $userid) {
+            self::delete_user_data((int)$userlist->get_context()->id, (int)$userid);
         }
     }
 
     /**
-     * Deletes rows where the user acted or is the subject.
+     * One user's data in one context: rows about them are deleted; in rows where they acted on
+     * someone else (a teacher grading a student) only their id is removed, so the other user's
+     * event still reaches ferry.
      *
+     * @param int $contextid
      * @param int $userid
      * @return void
      */
-    protected static function delete_user_rows(int $userid): void {
+    protected static function delete_user_data(int $contextid, int $userid): void {
         global $DB;
+        $params = ['contextid' => $contextid, 'userid1' => $userid, 'userid2' => $userid];
         $DB->delete_records_select(
             observer::TABLE,
-            'userid = :userid1 OR relateduserid = :userid2',
-            ['userid1' => $userid, 'userid2' => $userid]
+            'contextid = :contextid AND (relateduserid = :userid1 OR (userid = :userid2 AND relateduserid = 0))',
+            $params
         );
+        $rows = $DB->get_recordset_select(observer::TABLE, 'contextid = :contextid AND userid = :userid', [
+            'contextid' => $contextid, 'userid' => $userid]);
+        foreach ($rows as $row) {
+            $payload = json_decode($row->payload, true) ?: [];
+            $payload['userid'] = 0;
+            $payload['realuserid'] = null;
+            if (isset($payload['_ferry']['grader'])) {
+                $payload['_ferry']['grader'] = 0;
+            }
+            $DB->update_record(observer::TABLE, (object)['id' => $row->id, 'userid' => 0,
+                'payload' => observer::encode($payload)]);
+        }
+        $rows->close();
     }
 }

@@ -34,11 +34,16 @@ class flush_outbox extends \core\task\scheduled_task {
     }
 
     /**
-     * Sends what is due; throws on failure so the task is marked failed and retried.
+     * Applies the retention cap, then sends what is due. A failed delivery does not fail the task:
+     * the rows carry their own backoff, and Moodle's fail delay would only add to it.
      *
      * @return void
      */
     public function execute() {
+        $dropped = \local_ferry\outbox::enforce_retention(time());
+        if ($dropped) {
+            mtrace("local_ferry: retention removed {$dropped} events from the outbox");
+        }
         $stats = (new \local_ferry\sender())->flush();
         mtrace(\local_ferry\sender::summary($stats));
     }

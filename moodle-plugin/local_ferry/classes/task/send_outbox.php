@@ -34,7 +34,8 @@ class send_outbox extends \core\task\adhoc_task {
     }
 
     /**
-     * Sends what is due. A failure throws, so Moodle retries this task with its own backoff.
+     * Sends what is due. A failed delivery does not fail the task (see flush_outbox): the rows wait
+     * for their backoff, and the scheduled task picks them up.
      *
      * @return void
      */

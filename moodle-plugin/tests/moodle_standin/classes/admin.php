@@ -88,6 +88,70 @@ class admin_setting_configcheckbox extends admin_setting {
 class admin_setting_description extends admin_setting {
 }
 
+/** Stand-in. */
+class admin_setting_heading extends admin_setting {
+}
+
+/**
+ * Stand-in of admin_setting_configduration (with its bounds).
+ */
+class admin_setting_configduration extends admin_setting {
+    /** @var int */
+    public $minduration = 0;
+    /** @var int|null */
+    public $maxduration = null;
+
+    /**
+     * As set_min_duration().
+     *
+     * @param int $duration
+     * @return void
+     */
+    public function set_min_duration(int $duration): void {
+        $this->minduration = $duration;
+    }
+
+    /**
+     * As set_max_duration().
+     *
+     * @param int|null $duration
+     * @return void
+     */
+    public function set_max_duration(?int $duration): void {
+        $this->maxduration = $duration;
+    }
+}
+
+/**
+ * Stand-in of admin_externalpage.
+ */
+class admin_externalpage {
+    /** @var string */
+    public $name;
+    /** @var moodle_url */
+    public $url;
+    /** @var string */
+    public $capability;
+    /** @var bool */
+    public $hidden;
+
+    /**
+     * Constructor.
+     *
+     * @param string $name
+     * @param mixed $visiblename
+     * @param moodle_url $url
+     * @param string $capability
+     * @param bool $hidden
+     */
+    public function __construct($name, $visiblename, $url, $capability = 'moodle/site:config', $hidden = false) {
+        $this->name = $name;
+        $this->url = $url;
+        $this->capability = $capability;
+        $this->hidden = $hidden;
+    }
+}
+
 /**
  * Stand-in of admin_settingpage.
  */

@@ -78,7 +78,8 @@ class database {
                 . 'modifierid INTEGER NOT NULL DEFAULT 0, timecreated INTEGER NOT NULL DEFAULT 0, '
                 . 'timemodified INTEGER NOT NULL DEFAULT 0',
             'role_assignments' => 'id INTEGER PRIMARY KEY AUTOINCREMENT, roleid INTEGER NOT NULL, contextid INTEGER NOT NULL, '
-                . 'userid INTEGER NOT NULL, timemodified INTEGER NOT NULL DEFAULT 0, modifierid INTEGER NOT NULL DEFAULT 0',
+                . 'userid INTEGER NOT NULL, timemodified INTEGER NOT NULL DEFAULT 0, modifierid INTEGER NOT NULL DEFAULT 0, '
+                . 'component TEXT NOT NULL DEFAULT \'\', itemid INTEGER NOT NULL DEFAULT 0',
         ];
         foreach ($core as $name => $columns) {
             $this->pdo->exec("CREATE TABLE IF NOT EXISTS \"$name\" ($columns)");
@@ -176,16 +177,60 @@ class database {
     }
 
     /**
-     * Same as get_records_sql (Moodle returns a moodle_recordset; an array iterates the same way).
+     * As get_recordset_sql(): rows fetched one at a time from the statement, like a moodle_recordset.
      *
      * @param string $sql
      * @param array|null $params
      * @param int $limitfrom
      * @param int $limitnum
-     * @return array
+     * @return recordset
      */
     public function get_recordset_sql($sql, ?array $params = null, $limitfrom = 0, $limitnum = 0) {
-        return $this->get_records_sql($sql, $params, $limitfrom, $limitnum);
+        $this->count(__FUNCTION__);
+        if ($limitnum > 0 || $limitfrom > 0) {
+            $sql .= ' LIMIT ' . ($limitnum > 0 ? (int)$limitnum : -1) . ' OFFSET ' . (int)$limitfrom;
+        }
+        return new recordset($this->query($sql, $params));
+    }
+
+    /**
+     * As get_recordset_select().
+     *
+     * @param string $table
+     * @param string $select
+     * @param array|null $params
+     * @param string $sort
+     * @param string $fields
+     * @param int $limitfrom
+     * @param int $limitnum
+     * @return recordset
+     */
+    public function get_recordset_select($table, $select, ?array $params = null, $sort = '', $fields = '*',
+            $limitfrom = 0, $limitnum = 0) {
+        $sql = "SELECT $fields FROM {" . $table . "}" . ($select ? " WHERE $select" : '') . ($sort ? " ORDER BY $sort" : '');
+        return $this->get_recordset_sql($sql, $params, $limitfrom, $limitnum);
+    }
+
+    /**
+     * As moodle_database::execute().
+     *
+     * @param string $sql
+     * @param array|null $params
+     * @return bool
+     */
+    public function execute($sql, ?array $params = null) {
+        $this->count(__FUNCTION__);
+        $this->query($sql, $params);
+        return true;
+    }
+
+    /**
+     * As moodle_database::get_manager(): the few database_manager calls of db/upgrade.php.
+     *
+     * @return database_manager
+     */
+    public function get_manager() {
+        return new database_manager($this->pdo);
     }
 
     /**
@@ -462,5 +507,114 @@ class database {
         $sql = count($items) === 1 ? ($equal ? '= ' : '<> ') . $names[0]
             : ($equal ? 'IN ' : 'NOT IN ') . '(' . implode(',', $names) . ')';
         return [$sql, $params];
+    }
+}
+
+/**
+ * Stand-in of moodle_recordset: iterates a PDO statement, must be closed.
+ */
+class recordset implements \IteratorAggregate {
+    /** @var \PDOStatement|null */
+    protected $stmt;
+
+    /**
+     * Constructor.
+     *
+     * @param \PDOStatement $stmt
+     */
+    public function __construct(\PDOStatement $stmt) {
+        $this->stmt = $stmt;
+    }
+
+    /**
+     * Rows, one at a time.
+     *
+     * @return \Generator
+     */
+    public function getIterator(): \Generator {
+        while ($this->stmt && ($row = $this->stmt->fetch()) !== false) {
+            yield $row;
+        }
+    }
+
+    /**
+     * As moodle_recordset::close().
+     *
+     * @return void
+     */
+    public function close() {
+        if ($this->stmt) {
+            $this->stmt->closeCursor();
+        }
+        $this->stmt = null;
+    }
+}
+
+/**
+ * Stand-in of database_manager: field and index existence, add field, add index (SQLite).
+ */
+class database_manager {
+    /** @var \PDO */
+    protected $pdo;
+
+    /**
+     * Constructor.
+     *
+     * @param \PDO $pdo
+     */
+    public function __construct(\PDO $pdo) {
+        $this->pdo = $pdo;
+    }
+
+    /**
+     * As field_exists().
+     *
+     * @param \xmldb_table $table
+     * @param \xmldb_field $field
+     * @return bool
+     */
+    public function field_exists($table, $field) {
+        foreach ($this->pdo->query("PRAGMA table_info({$table->name})")->fetchAll() as $column) {
+            if ($column->name === $field->name) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * As add_field() (integer fields with a default, which is all db/upgrade.php adds).
+     *
+     * @param \xmldb_table $table
+     * @param \xmldb_field $field
+     * @return void
+     */
+    public function add_field($table, $field) {
+        $this->pdo->exec("ALTER TABLE {$table->name} ADD COLUMN {$field->name} INTEGER NOT NULL DEFAULT "
+            . (int)$field->default);
+    }
+
+    /**
+     * As index_exists().
+     *
+     * @param \xmldb_table $table
+     * @param \xmldb_index $index
+     * @return bool
+     */
+    public function index_exists($table, $index) {
+        $name = $table->name . '_' . $index->name;
+        return (bool)$this->pdo->query("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = "
+            . $this->pdo->quote($name))->fetchColumn();
+    }
+
+    /**
+     * As add_index().
+     *
+     * @param \xmldb_table $table
+     * @param \xmldb_index $index
+     * @return void
+     */
+    public function add_index($table, $index) {
+        $this->pdo->exec("CREATE INDEX {$table->name}_{$index->name} ON {$table->name} (" . implode(', ', $index->fields) . ')');
     }
 }

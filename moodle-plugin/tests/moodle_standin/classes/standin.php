@@ -24,6 +24,10 @@ class standin {
     public static $mtrace = [];
     /** @var string[] debugging() messages */
     public static $debugging = [];
+    /** @var \core\message\message[] message_send() calls */
+    public static $messages = [];
+    /** @var string[] upgrade_plugin_savepoint() calls */
+    public static $savepoints = [];
 
     /**
      * Fresh state and a fresh (or reopened) database.
@@ -41,6 +45,12 @@ class standin {
         self::$coursecontextcalls = 0;
         self::$mtrace = [];
         self::$debugging = [];
+        self::$messages = [];
+        self::$savepoints = [];
+        \moodle_standin\cron::$faildelay = [];
+        \curl::$requests = [];
+        $_POST = [];
+        $_GET = [];
         \core\task\manager::$queued = [];
         \core\task\manager::$queuecalls = 0;
         \core\lock\lock_factory::$held = [];

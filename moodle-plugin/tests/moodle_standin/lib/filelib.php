@@ -1,6 +1,8 @@
 <?php
 // moodle_standin (NOT Moodle): the \curl class of Moodle's lib/filelib.php, over real PHP curl.
-// Same public API (setHeader, resetHeader, get, post, get_info, get_errno, $error) and the same
+// Same public API (setHeader, resetHeader, setopt, resetopt, get, post, get_info, get_errno, $error),
+// the same defaults as Moodle's resetopt() (certificates NOT verified, redirects followed, up to 10),
+// options passed to get()/post() merged into the handle's options as Moodle does, and the same
 // HTTP security behaviour: a blocked URL returns the reason with no errno and no http_code.
 // @license GNU GPL v3 or later
 
@@ -18,6 +20,10 @@ class curl {
     protected $header = [];
     /** @var bool */
     protected $ignoresecurity = false;
+    /** @var array CURLOPT_* name => value, as Moodle keeps them */
+    protected $options = [];
+    /** @var array every request made: url, options, headers (tests inspect them) */
+    public static $requests = [];
 
     /**
      * Constructor, as in Moodle.
@@ -26,6 +32,43 @@ class curl {
      */
     public function __construct($settings = []) {
         $this->ignoresecurity = !empty($settings['ignoresecurity']);
+        $this->resetopt();
+    }
+
+    /**
+     * As curl::resetopt(): Moodle's defaults, verbatim in substance.
+     *
+     * @return void
+     */
+    public function resetopt() {
+        $this->options = [
+            'CURLOPT_USERAGENT' => 'MoodleBot/1.0',
+            'CURLOPT_HEADER' => 0,
+            'CURLOPT_NOBODY' => 0,
+            'CURLOPT_FOLLOWLOCATION' => 1,
+            'CURLOPT_MAXREDIRS' => 10,
+            'CURLOPT_ENCODING' => '',
+            'CURLOPT_RETURNTRANSFER' => 1,
+            'CURLOPT_SSL_VERIFYPEER' => 0,
+            'CURLOPT_SSL_VERIFYHOST' => 2,
+            'CURLOPT_CONNECTTIMEOUT' => 30,
+        ];
+    }
+
+    /**
+     * As curl::setopt(): names with or without the CURLOPT_ prefix.
+     *
+     * @param array $options
+     * @return void
+     */
+    public function setopt($options = []) {
+        foreach ((array)$options as $name => $value) {
+            $name = strtoupper($name);
+            if (strpos($name, 'CURLOPT_') !== 0) {
+                $name = 'CURLOPT_' . $name;
+            }
+            $this->options[$name] = $value;
+        }
     }
 
     /**
@@ -36,7 +79,10 @@ class curl {
      */
     public function setHeader($header) {
         foreach ((array)$header as $value) {
-            $this->header[] = $value;
+            $value = preg_replace('/[\r\n]/', '', $value);
+            if (!in_array($value, $this->header, true)) {
+                $this->header[] = $value;
+            }
         }
     }
 
@@ -143,15 +189,14 @@ class curl {
             $this->error = get_string('curlsecurityurlblocked', 'admin');
             return $this->error;
         }
+        // Like Moodle's apply_opt(): per-request options are merged into (and stay in) the handle's.
+        unset($this->options['CURLOPT_HTTPGET'], $this->options['CURLOPT_POST'], $this->options['CURLOPT_POSTFIELDS']);
+        $this->setopt($options);
+        self::$requests[] = ['url' => $url, 'options' => $this->options, 'headers' => $this->header];
         $ch = curl_init();
         curl_setopt($ch, CURLOPT_URL, $url);
-        curl_setopt($ch, CURLOPT_RETURNTRANSFER, true);
         curl_setopt($ch, CURLOPT_HTTPHEADER, $this->header);
-        foreach ($options as $name => $value) {
-            $name = strtoupper($name);
-            if (strpos($name, 'CURLOPT_') !== 0) {
-                $name = 'CURLOPT_' . $name;
-            }
+        foreach ($this->options as $name => $value) {
             curl_setopt($ch, constant($name), $value);
         }
         $ret = curl_exec($ch);
