@@ -1,6 +1,7 @@
 import { ConfigError } from "../config/load";
 import { StartError } from "../daemon";
 import { StoreOpenError } from "../store/db";
+import { InstanceLockedError } from "../store/lock";
 import { EXIT } from "./exit-codes";
 
 export class UsageError extends Error {}
@@ -15,6 +16,10 @@ export function fail(err: unknown): never {
   if (err instanceof UsageError) {
     console.error(`ferry: ${err.message} (see ferry --help)`);
     process.exit(EXIT.usage);
+  }
+  if (err instanceof InstanceLockedError) {
+    console.error(`ferry: ${err.message}`);
+    process.exit(EXIT.locked);
   }
   if (err instanceof StoreOpenError) {
     console.error(`ferry: ${err.message}`);

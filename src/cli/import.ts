@@ -3,6 +3,8 @@ import { existsSync } from "node:fs";
 import pino from "pino";
 import { loadConfig } from "../config/load";
 import { openStore } from "../store/db";
+import { InstanceLockedError } from "../store/lock";
+import type { Config } from "../config/schema";
 import { Engine } from "../modules/recommender/engine";
 import { fileSize, ingestRows, loadStructureFile, readLogs, refreshDeferred, toRows, type ImportSummary } from "../modules/moodle/importer";
 import type { Learner } from "../modules/recommender/state";
@@ -26,7 +28,7 @@ export async function importCommand(configPath: string, args: string[]): Promise
   if (!file) throw new UsageError("import needs a FILE (logstore CSV export or JSONL of observer payloads)");
   if (!existsSync(file)) throw new UsageError(`no such file: ${file}`);
   const config = loadConfig(configPath);
-  const store = openStore({ path: config.storage.path, durability: config.storage.durability, busyTimeoutMs: config.storage.busy_timeout });
+  const store = openImportStore(config);
   const engine = new Engine(store, () => config, pino({ level: "silent" }));
   engine.load();
   // Import-only settings (the daemon keeps its own). WAL with synchronous=NORMAL cannot corrupt
@@ -57,6 +59,16 @@ export async function importCommand(configPath: string, args: string[]): Promise
     for (const e of summary.firstErrors) console.log(`  invalid: ${e}`);
   } finally {
     store.close();
+  }
+}
+
+/** The import refuses (never waits) when a daemon holds the database: its Q-tables live in that daemon's memory. */
+function openImportStore(config: Config): ReturnType<typeof openStore> {
+  try {
+    return openStore({ path: config.storage.path, durability: config.storage.durability, busyTimeoutMs: config.storage.busy_timeout, lock: "import" });
+  } catch (err) {
+    if (!(err instanceof InstanceLockedError)) throw err;
+    throw new InstanceLockedError(`${err.message}. Stop it first (systemctl stop ferry), run the import, then start it again`);
   }
 }
 

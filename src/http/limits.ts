@@ -1,0 +1,80 @@
+import { formatPath, HttpError } from "./errors";
+
+/** Deepest nesting of objects/arrays accepted in a JSON body (the root object is level 1). */
+export const MAX_JSON_DEPTH = 128;
+
+/** A JSON integer literal of 16+ digits not followed by a fraction or exponent: the only way to write |n| ≥ 2^53 as an integer. */
+const LONG_INTEGER = /(?<![\d.])\d{16,}(?![\d.eE])/;
+
+class LimitExceeded {
+  readonly path: Array<string | number> = [];
+  constructor(readonly kind: "depth" | "integer") {}
+}
+
+function unsafeInteger(v: number): boolean {
+  return (v > Number.MAX_SAFE_INTEGER || v < -Number.MAX_SAFE_INTEGER) && Number.isInteger(v);
+}
+
+/**
+ * Recursion is safe here: it stops at MAX_JSON_DEPTH. The path of a problem is collected while
+ * unwinding, so the common case (nothing wrong) builds no paths at all.
+ */
+function walk(value: object, depth: number, bigOk: () => boolean): void {
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) visit(value[i], i, depth, bigOk);
+  } else {
+    for (const k in value) visit((value as Record<string, unknown>)[k], k, depth, bigOk);
+  }
+}
+
+function visit(v: unknown, key: string | number, depth: number, bigOk: () => boolean): void {
+  if (typeof v === "number") {
+    if (unsafeInteger(v) && !bigOk()) {
+      const e = new LimitExceeded("integer");
+      e.path.push(key);
+      throw e;
+    }
+  } else if (v !== null && typeof v === "object") {
+    if (depth >= MAX_JSON_DEPTH) {
+      const e = new LimitExceeded("depth");
+      e.path.push(key);
+      throw e;
+    }
+    try {
+      walk(v, depth + 1, bigOk);
+    } catch (e) {
+      if (e instanceof LimitExceeded) e.path.unshift(key);
+      throw e;
+    }
+  }
+}
+
+function shortPath(path: Array<string | number>): string {
+  return path.length > 8 ? `${formatPath(path.slice(0, 6))}…(${path.length} levels)` : formatPath(path);
+}
+
+/** The message for a value that breaks a limit, or null. `raw` is the JSON text it was parsed from. */
+export function jsonLimitProblem(value: unknown, raw: string, prefix: Array<string | number> = []): { path: string; message: string } | null {
+  // An integer-valued double beyond 2^53 is fine when it was written as a float (1e300, 2.5e16):
+  // only an integer literal of 16+ digits lost digits in JSON.parse.
+  let hasLong: boolean | null = null;
+  const bigOk = () => !(hasLong ??= LONG_INTEGER.test(raw));
+  try {
+    if (typeof value === "number") {
+      if (unsafeInteger(value) && !bigOk()) throw new LimitExceeded("integer");
+    } else if (value !== null && typeof value === "object") walk(value, 1, bigOk);
+    return null;
+  } catch (e) {
+    if (!(e instanceof LimitExceeded)) throw e;
+    const path = shortPath([...prefix, ...e.path]) || "(body)";
+    return e.kind === "depth"
+      ? { path, message: `nested deeper than ${MAX_JSON_DEPTH} levels of objects and arrays` }
+      : { path, message: `an integer beyond ±2^53 (${Number.MAX_SAFE_INTEGER}) cannot be kept exactly; send it as a string` };
+  }
+}
+
+/** Throws 422 naming the path when the parsed body is nested too deep or holds an integer beyond 2^53. */
+export function checkJsonLimits(value: unknown, raw: string): void {
+  const problem = jsonLimitProblem(value, raw);
+  if (problem) throw new HttpError(422, "validation_failed", `invalid request body: ${problem.path}: ${problem.message}`, [problem]);
+}
