@@ -3,8 +3,22 @@ import { formatPath, HttpError } from "./errors";
 /** Deepest nesting of objects/arrays accepted in a JSON body (the root object is level 1). */
 export const MAX_JSON_DEPTH = 128;
 
-/** A JSON integer literal of 16+ digits not followed by a fraction or exponent: the only way to write |n| ≥ 2^53 as an integer. */
-const LONG_INTEGER = /(?<![\d.])\d{16,}(?![\d.eE])/;
+/** 16+ digits in a row: a cheap pre-test before the exact scan below. */
+const LONG_DIGITS = /\d{16}/;
+/** JSON strings and numbers, so digits inside strings are skipped. */
+const TOKENS = /"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/g;
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+/** True when the JSON text holds an integer literal (no fraction, no exponent) beyond ±(2^53 - 1). */
+function hasUnsafeIntegerLiteral(raw: string): boolean {
+  if (!LONG_DIGITS.test(raw)) return false;
+  for (const [t] of raw.matchAll(TOKENS)) {
+    if (t.charCodeAt(0) === 34 || t.length < 16 || /[.eE]/.test(t)) continue;
+    const n = BigInt(t);
+    if (n > MAX_SAFE || n < -MAX_SAFE) return true;
+  }
+  return false;
+}
 
 class LimitExceeded {
   readonly path: Array<string | number> = [];
@@ -56,9 +70,9 @@ function shortPath(path: Array<string | number>): string {
 /** The message for a value that breaks a limit, or null. `raw` is the JSON text it was parsed from. */
 export function jsonLimitProblem(value: unknown, raw: string, prefix: Array<string | number> = []): { path: string; message: string } | null {
   // An integer-valued double beyond 2^53 is fine when it was written as a float (1e300, 2.5e16):
-  // only an integer literal of 16+ digits lost digits in JSON.parse.
+  // only an integer literal lost digits in JSON.parse. The text is scanned once, and only then.
   let hasLong: boolean | null = null;
-  const bigOk = () => !(hasLong ??= LONG_INTEGER.test(raw));
+  const bigOk = () => !(hasLong ??= hasUnsafeIntegerLiteral(raw));
   try {
     if (typeof value === "number") {
       if (unsafeInteger(value) && !bigOk()) throw new LimitExceeded("integer");
