@@ -70,7 +70,7 @@ function toErrorResponse(code: unknown, thrown: unknown, request: Request, log: 
   // Disk full, a lock held elsewhere, a corrupt or vanished file: the client may retry later.
   const storage = storageFailure(error);
   if (storage) {
-    log.error({ err: error, reason: storage.reason, method: request.method }, "storage unavailable");
+    log.error({ reason: storage.reason, error: storage.message, method: request.method }, "storage unavailable; answered 503");
     return errorResponse(503, "storage_unavailable", storage.message, { reason: storage.reason }, { "retry-after": String(storage.retryAfterSeconds) });
   }
   switch (code) {

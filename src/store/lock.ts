@@ -38,6 +38,7 @@ export function acquireInstanceLock(dbPath: string, command: string): InstanceLo
   const paths = lockPaths(dbPath);
   const db: Db = new Database(paths.lock, { timeout: 0 });
   try {
+    db.pragma("journal_mode = MEMORY"); // no -journal file beside it; nothing is ever written
     db.exec("BEGIN IMMEDIATE");
   } catch (err) {
     db.close();
