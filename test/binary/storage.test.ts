@@ -40,6 +40,9 @@ async function expect503(r: Response, reason: string): Promise<void> {
 /** Runs the binary to completion (a start that must fail, or `ferry import`). */
 async function runBinary(args: string[]): Promise<{ code: number; out: string }> {
   const proc = Bun.spawn([await ensureBinary(), ...args], { stdout: "pipe", stderr: "pipe" });
+  // A command that should have exited but keeps running (a second daemon that started) is a failure, not a hang.
+  const guard = setTimeout(() => proc.kill("SIGKILL"), 15_000);
+  void proc.exited.then(() => clearTimeout(guard));
   const [out, err] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
   return { code: await proc.exited, out: out + err };
 }
