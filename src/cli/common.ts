@@ -5,6 +5,8 @@ import { InstanceLockedError } from "../store/lock";
 import { EXIT } from "./exit-codes";
 
 export class UsageError extends Error {}
+/** The input file is broken (exit 65, EX_DATAERR). */
+export class DataError extends Error {}
 
 /** One clear line on stderr and the matching exit code; no stack traces for expected failures. */
 export function fail(err: unknown): never {
@@ -16,6 +18,10 @@ export function fail(err: unknown): never {
   if (err instanceof UsageError) {
     console.error(`ferry: ${err.message} (see ferry --help)`);
     process.exit(EXIT.usage);
+  }
+  if (err instanceof DataError) {
+    console.error(`ferry: ${err.message}`);
+    process.exit(EXIT.dataError);
   }
   if (err instanceof InstanceLockedError) {
     console.error(`ferry: ${err.message}`);
