@@ -64,7 +64,7 @@ function visit(v: unknown, key: string | number, depth: number, bigOk: () => boo
 }
 
 function shortPath(path: Array<string | number>): string {
-  return path.length > 8 ? `${formatPath(path.slice(0, 6))}…(${path.length} levels)` : formatPath(path);
+  return path.length > 8 ? `${formatPath(path.slice(0, 6))}… (${path.length} keys deep)` : formatPath(path);
 }
 
 /** The message for a value that breaks a limit, or null. `raw` is the JSON text it was parsed from. */
