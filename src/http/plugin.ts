@@ -26,19 +26,30 @@ const utf8 = new TextDecoder();
  * server's capped stream (server.ts), so reading it never holds more than the limit.
  */
 export async function readJson(request: Request, limit: number, contentType = request.headers.get("content-type")): Promise<unknown> {
-  let bytes: Uint8Array;
+  let text: string;
+  let bytes: number;
   try {
-    bytes = await request.bytes();
+    // With Content-Length the byte count is known (Bun delivers exactly that many) and text() is
+    // the fastest read; without it, count the bytes that actually arrived.
+    const declared = request.headers.get("content-length");
+    if (declared !== null) {
+      bytes = Number(declared);
+      if (bytes > limit) throw tooLarge(limit);
+      text = await request.text();
+    } else {
+      const raw = await request.bytes();
+      bytes = raw.byteLength;
+      if (bytes > limit) throw tooLarge(limit);
+      text = utf8.decode(raw);
+    }
   } catch (err) {
     if (err instanceof HttpError) throw err;
     throw new HttpError(400, "unreadable_body", `request body could not be read: ${(err as Error).message}`);
   }
-  if (bytes.byteLength > limit) throw tooLarge(limit);
-  if (bytes.byteLength === 0) return null;
+  if (bytes === 0 || text.length === 0) return null;
   if (!isJson(contentType)) {
     throw new HttpError(415, "unsupported_media_type", `expected Content-Type: application/json, got ${contentType || "none"}`);
   }
-  const text = utf8.decode(bytes);
   rawBodies.set(request, text);
   let value: unknown;
   try {

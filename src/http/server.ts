@@ -54,7 +54,8 @@ function capped(body: ReadableStream<Uint8Array>, limit: number): ReadableStream
 function routedRequest(req: Request, limit: number): Request {
   const url = req.url;
   const hostEnd = url.startsWith("http://") ? url.indexOf("/", 7) : -1;
-  const chunked = req.body !== null && !req.headers.has("content-length");
+  // Headers first: touching `req.body` makes Bun create a stream, which the common case never needs.
+  const chunked = !req.headers.has("content-length") && req.body !== null;
   if (hostEnd >= 11 && !chunked) return req;
   return new Request(hostEnd >= 11 ? url : CANONICAL_ORIGIN + pathOf(url, hostEnd), {
     method: req.method,
