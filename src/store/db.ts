@@ -244,6 +244,11 @@ export class Store {
     try {
       fd = this.walFd ??= openSync(`${this.options.path}-wal`, "r");
     } catch (error) {
+      // SQLite has the WAL open, so a missing one was deleted under us.
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") {
+        this.lost ??= `${this.options.path}-wal no longer exists; restore the database and restart ferry`;
+        return this.fail(groups, new StoreUnavailableError("missing", this.lost));
+      }
       return this.fail(groups, error);
     }
     this.syncing = true;

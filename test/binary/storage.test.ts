@@ -82,6 +82,16 @@ describe("finding 7: the database file removed or replaced under a running ferry
     await fresh.kill("SIGTERM");
   }, 60_000);
 
+  test("only the -wal removed (it holds the latest commits) → 503 as well", async () => {
+    const dir = tempDir("ferry-rmwal-");
+    const f = await start(dir);
+    expect((await publish(f, "one")).status).toBe(202);
+    unlinkSync(join(dir, "ferry.db-wal"));
+    await expect503(await publish(f, "two"), "missing");
+    expect((await fetch(f.url + "/health")).status).toBe(503);
+    await f.kill("SIGKILL");
+  }, 60_000);
+
   test("a file moved over ferry.db (another inode) → 503 within a second, even without a write", async () => {
     const dir = tempDir("ferry-mv-");
     const f = await start(dir);
