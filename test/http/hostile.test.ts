@@ -121,6 +121,12 @@ describe("finding 11: limits", () => {
     expect((await envelope(r)).code).toBe("payload_too_large");
   });
 
+  test("a Content-Length far past any limit → our 413 envelope at once, without reading the body", async () => {
+    const r = await raw(`POST /api/v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${API}\r\nContent-Type: application/json\r\nContent-Length: 99999999999`, "{");
+    expect(r.status).toBe(413);
+    expect(JSON.parse(r.body).error.code).toBe("payload_too_large");
+  });
+
   const deep = (depth: number) => {
     let v: unknown = 1;
     for (let i = 0; i < depth; i++) v = { a: v };
