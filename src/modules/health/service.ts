@@ -1,5 +1,5 @@
 import type { AppContext, HealthSection } from "../../context";
-import { scrubUrls } from "../../config/mask";
+import { scrubUrls, stripUserinfo } from "../../config/mask";
 import { family } from "../../http/metrics";
 import { doneCount, queueDepth } from "../../queue";
 
@@ -62,7 +62,7 @@ export class HealthService {
         body[name] = scrubUrls(value);
         if (value.ok === false) degraded = true;
       } catch (err) {
-        body[name] = { ok: false, error: (err as Error).message };
+        body[name] = { ok: false, error: stripUserinfo((err as Error).message) };
         degraded = true;
       }
     }
