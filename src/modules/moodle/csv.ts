@@ -18,12 +18,6 @@ export class InputLineError extends Error {
   }
 }
 
-function countNewlines(text: string, from = 0, to = text.length): number {
-  let n = 0;
-  for (let i = text.indexOf("\n", from); i >= 0 && i < to; i = text.indexOf("\n", i + 1)) n++;
-  return n;
-}
-
 export class CsvReader {
   private field = "";
   private row: string[] = [];
@@ -64,6 +58,7 @@ export class CsvReader {
     let i = 0;
     const n = chunk.length;
     let rowStart = 0;
+    let nextNl = -1;
     while (i < n) {
       // Fast path: at a row start, a whole line without quotes or CR is split natively
       // (a logstore export is almost all such lines).
@@ -94,7 +89,13 @@ export class CsvReader {
       if (this.quoted) {
         const q = chunk.indexOf('"', i);
         const to = q < 0 ? n : q;
-        this.line += countNewlines(chunk, i, to);
+        // Newlines inside quotes still count as lines; `nextNl` is reused across the pieces of a
+        // row (its end-of-row newline), so the chunk is scanned for them about once.
+        if (nextNl < i) nextNl = chunk.indexOf("\n", i);
+        while (nextNl >= 0 && nextNl < to) {
+          this.line++;
+          nextNl = chunk.indexOf("\n", nextNl + 1);
+        }
         field += chunk.slice(i, to);
         this.checkField(field);
         if (q < 0) {
