@@ -14,6 +14,7 @@ export function displayUrl(url: string): string {
   } catch {
     return stripUserinfo(url);
   }
+  if (!u.username && !u.password && !u.search) return url; // nothing to hide: shown exactly as configured
   u.username = "";
   u.password = "";
   if (u.search) {
