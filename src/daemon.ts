@@ -62,7 +62,7 @@ export class Daemon {
     let config = loadConfig(options.configPath, options.env ?? process.env);
     if (options.override) config = options.override(config);
     const log = createLogger(config.log.level, options.logDestination);
-    const store = openStore({ path: config.storage.path, durability: config.storage.durability, busyTimeoutMs: config.storage.busy_timeout });
+    const store = openStore({ path: config.storage.path, durability: config.storage.durability, busyTimeoutMs: config.storage.busy_timeout, lock: "serve" });
     const clock = options.clock ?? systemClock;
     const queue = new Queue(store, { log: log.child({ component: "queue" }), clock, leaseMs: config.queue.lease });
     const scheduler = new Scheduler(log.child({ component: "scheduler" }));
@@ -101,8 +101,6 @@ export class Daemon {
       daemon.server = serveApp(app, {
         hostname: config.server.host,
         port: config.server.port,
-        // Bun's own limit is only a backstop for bodies without Content-Length; ours answers 413 in the envelope.
-        maxRequestBodySize: config.server.body_limit * 2 + 65536,
         bodyLimit: () => daemon.current.server.body_limit,
         metrics,
       });

@@ -26,7 +26,7 @@ Options:
   -c, --config PATH   config file (default: $FERRY_CONFIG, else ./config.yaml)
   -h, --help          this text
 
-Exit codes: 0 ok, 1 failure, 64 usage, 69 port unavailable, 73 data dir not writable, 78 bad config.`;
+Exit codes: 0 ok, 1 failure, 64 usage, 69 port unavailable, 73 database cannot be opened, 75 database in use by another ferry, 78 bad config.`;
 
 type Command = (configPath: string, argv: string[]) => unknown;
 

@@ -7,5 +7,7 @@ export const EXIT = {
   inputMissing: 66,
   unavailable: 69,
   cantCreate: 73,
+  /** Another ferry process holds the database (single-instance lock). */
+  locked: 75,
   config: 78,
 } as const;

@@ -3,10 +3,13 @@ import { existsSync } from "node:fs";
 import pino from "pino";
 import { loadConfig } from "../config/load";
 import { openStore } from "../store/db";
+import { InstanceLockedError } from "../store/lock";
+import type { Config } from "../config/schema";
 import { Engine } from "../modules/recommender/engine";
 import { fileSize, ingestRows, loadStructureFile, readLogs, refreshDeferred, toRows, type ImportSummary } from "../modules/moodle/importer";
 import type { Learner } from "../modules/recommender/state";
-import { UsageError } from "./common";
+import { InputLineError } from "../modules/moodle/csv";
+import { DataError, UsageError } from "./common";
 
 /** ferry import FILE [--course-structure FILE] [--course-id N] [--batch N]: history through the live pipeline. */
 export async function importCommand(configPath: string, args: string[]): Promise<void> {
@@ -26,7 +29,7 @@ export async function importCommand(configPath: string, args: string[]): Promise
   if (!file) throw new UsageError("import needs a FILE (logstore CSV export or JSONL of observer payloads)");
   if (!existsSync(file)) throw new UsageError(`no such file: ${file}`);
   const config = loadConfig(configPath);
-  const store = openStore({ path: config.storage.path, durability: config.storage.durability, busyTimeoutMs: config.storage.busy_timeout });
+  const store = openImportStore(config);
   const engine = new Engine(store, () => config, pino({ level: "silent" }));
   engine.load();
   // Import-only settings (the daemon keeps its own). WAL with synchronous=NORMAL cannot corrupt
@@ -42,7 +45,7 @@ export async function importCommand(configPath: string, args: string[]): Promise
       const s = loadStructureFile(store, engine, values["course-structure"], values["course-id"] ? Number(values["course-id"]) : undefined);
       console.error(`ferry: course structure loaded: course ${s.course_id}, ${s.modules} modules`);
     }
-    const summary = runImport(store, engine, file, { batch: values.batch ? Number(values.batch) : 100_000, progress: !values.quiet && process.stderr.isTTY });
+    const summary = importOrExplain(store, engine, file, { batch: values.batch ? Number(values.batch) : 100_000, progress: !values.quiet && process.stderr.isTTY });
     // A snapshot now, so the daemon's next start does not replay the whole history.
     store.writeNow((db) => engine.snapshot(db, Date.now()));
     // Durable before we report success: back to the configured level, then a full checkpoint
@@ -57,6 +60,27 @@ export async function importCommand(configPath: string, args: string[]): Promise
     for (const e of summary.firstErrors) console.log(`  invalid: ${e}`);
   } finally {
     store.close();
+  }
+}
+
+/** A broken file stops the import with the line to fix; what came before it is committed and a re-run skips it. */
+function importOrExplain(store: ReturnType<typeof openStore>, engine: Engine, file: string, opts: { batch: number; progress: boolean }): ImportSummary {
+  try {
+    return runImport(store, engine, file, opts);
+  } catch (err) {
+    if (!(err instanceof InputLineError)) throw err;
+    if (opts.progress) process.stderr.write("\n");
+    throw new DataError(`${file}: ${err.message}. The import stopped there; rows committed before it stay, and a re-run skips them as duplicates: fix the file and run the import again`);
+  }
+}
+
+/** The import refuses (never waits) when a daemon holds the database: its Q-tables live in that daemon's memory. */
+function openImportStore(config: Config): ReturnType<typeof openStore> {
+  try {
+    return openStore({ path: config.storage.path, durability: config.storage.durability, busyTimeoutMs: config.storage.busy_timeout, lock: "import" });
+  } catch (err) {
+    if (!(err instanceof InstanceLockedError)) throw err;
+    throw new InstanceLockedError(`${err.message}. Stop it first (systemctl stop ferry), run the import, then start it again`);
   }
 }
 

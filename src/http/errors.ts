@@ -28,6 +28,11 @@ export function errorResponse(status: number, code: string, message: string, det
   });
 }
 
+/** 413 for a body past the limit (counted in bytes). */
+export function tooLarge(limit: number): HttpError {
+  return new HttpError(413, "payload_too_large", `request body exceeds the limit of ${limit} bytes`, { limit });
+}
+
 /** `logs[3].timecreated` — the path notation our error messages use. */
 export function formatPath(path: ReadonlyArray<PropertyKey>): string {
   let out = "";

@@ -1,6 +1,8 @@
 import { Elysia } from "elysia";
 import type { Logger } from "pino";
-import { errorResponse, HttpError } from "./errors";
+import { storageFailure } from "../store/errors";
+import { errorResponse, HttpError, tooLarge } from "./errors";
+import { checkJsonLimits } from "./limits";
 
 // The raw bytes of each JSON body, for signature checks (HMAC over exactly what was sent).
 const rawBodies = new WeakMap<Request, string>();
@@ -15,25 +17,48 @@ function isJson(contentType: string | null | undefined): boolean {
   return type === "application/json" || type.endsWith("+json");
 }
 
+const utf8 = new TextDecoder();
+
 /**
- * Reads a JSON body: 413 past the limit, 415 for a non-JSON content type, 400 for malformed
- * JSON; keeps the raw text for signature checks. An empty body is null.
+ * Reads a JSON body: 413 past the limit (in bytes), 415 for a non-JSON content type, 400 for
+ * malformed JSON, 422 for nesting or integers past the limits (limits.ts); keeps the raw text for
+ * signature checks. An empty body is null. A body without Content-Length arrives through the
+ * server's capped stream (server.ts), so reading it never holds more than the limit.
  */
 export async function readJson(request: Request, limit: number, contentType = request.headers.get("content-type")): Promise<unknown> {
-  const text = await request.text();
-  if (text.length > limit) {
-    throw new HttpError(413, "payload_too_large", `request body exceeds the limit of ${limit} bytes`, { limit });
+  let text: string;
+  let bytes: number;
+  try {
+    // With Content-Length the byte count is known (Bun delivers exactly that many) and text() is
+    // the fastest read; without it, count the bytes that actually arrived.
+    const declared = request.headers.get("content-length");
+    if (declared !== null) {
+      bytes = Number(declared);
+      if (bytes > limit) throw tooLarge(limit);
+      text = await request.text();
+    } else {
+      const raw = await request.bytes();
+      bytes = raw.byteLength;
+      if (bytes > limit) throw tooLarge(limit);
+      text = utf8.decode(raw);
+    }
+  } catch (err) {
+    if (err instanceof HttpError) throw err;
+    throw new HttpError(400, "unreadable_body", `request body could not be read: ${(err as Error).message}`);
   }
-  if (text.length === 0) return null;
+  if (bytes === 0 || text.length === 0) return null;
   if (!isJson(contentType)) {
     throw new HttpError(415, "unsupported_media_type", `expected Content-Type: application/json, got ${contentType || "none"}`);
   }
   rawBodies.set(request, text);
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch (err) {
     throw new HttpError(400, "invalid_json", `request body is not valid JSON: ${(err as Error).message}`);
   }
+  checkJsonLimits(value, text);
+  return value;
 }
 
 export interface HttpPluginOptions {
@@ -53,6 +78,12 @@ function toErrorResponse(code: unknown, thrown: unknown, request: Request, log: 
   // Elysia wraps what a parser throws in a ParseError; our own errors travel as its cause.
   const error = (thrown as Error)?.cause instanceof HttpError ? (thrown as Error).cause : thrown;
   if (error instanceof HttpError) return errorResponse(error.status, error.code, error.message, error.details, error.headers);
+  // Disk full, a lock held elsewhere, a corrupt or vanished file: the client may retry later.
+  const storage = storageFailure(error);
+  if (storage) {
+    log.error({ reason: storage.reason, error: storage.message, method: request.method }, "storage unavailable; answered 503");
+    return errorResponse(503, "storage_unavailable", storage.message, { reason: storage.reason }, { "retry-after": String(storage.retryAfterSeconds) });
+  }
   switch (code) {
     case "NOT_FOUND":
       return errorResponse(404, "not_found", `no route for ${request.method} ${new URL(request.url).pathname}`);

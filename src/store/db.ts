@@ -2,17 +2,25 @@ import { closeSync, fdatasync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import { Database, type Db } from "./sqlite";
 import { allMigrations, type Migration } from "./migrations";
+import { storageFailure, StoreUnavailableError } from "./errors";
+import { FileIdentity, refuseFreshWhereOneExisted, writeMarker } from "./file-guard";
+import { acquireInstanceLock, type InstanceLock } from "./lock";
+import { StoreOpenError } from "./open-error";
 
 export type { Db };
+export { StoreOpenError, StoreUnavailableError };
 
 export interface StoreOptions {
   path: string;
   durability?: "full" | "normal";
   busyTimeoutMs?: number;
   readonly?: boolean;
+  /** Take the single-instance lock for this command (serve, import, migrate); see lock.ts. */
+  lock?: string;
 }
 
-export class StoreOpenError extends Error {}
+/** How often the file's identity is checked besides before each acknowledgement. */
+const IDENTITY_CHECK_MS = 1000;
 
 interface PendingWrite {
   fn: (db: Db) => unknown;
@@ -50,6 +58,11 @@ export class Store {
   private syncing = false;
   private walFd: number | null = null;
   private closed = false;
+  private instanceLock: InstanceLock | null = null;
+  private identity: FileIdentity | null = null;
+  private identityTimer: ReturnType<typeof setInterval> | null = null;
+  /** Set once the file was removed or replaced under us: every later write is refused. */
+  private lost: string | null = null;
   commits = 0;
   lastCommitAt = 0;
   lastCommitError: { at: number; message: string } | null = null;
@@ -61,6 +74,14 @@ export class Store {
       } catch (err) {
         throw new StoreOpenError(`cannot create data directory ${dirname(options.path)}: ${(err as NodeJS.ErrnoException).code}`);
       }
+      // The lock first: a second process must not even look at the file (it could be mid-restore).
+      if (options.lock) this.instanceLock = acquireInstanceLock(options.path, options.lock);
+      try {
+        refuseFreshWhereOneExisted(options.path);
+      } catch (err) {
+        this.instanceLock?.release();
+        throw err;
+      }
     }
     try {
       this.db = new Database(options.path, { readonly: options.readonly ?? false, timeout: options.busyTimeoutMs ?? 5000 });
@@ -71,11 +92,33 @@ export class Store {
         this.db.pragma("foreign_keys = ON");
         // Probe that the file is really writable now rather than at the first request.
         this.db.exec("BEGIN IMMEDIATE; COMMIT;");
+        if (options.path !== ":memory:") {
+          this.identity = new FileIdentity(options.path);
+          this.identityTimer = setInterval(() => this.verifyFile(), IDENTITY_CHECK_MS);
+          this.identityTimer.unref?.();
+        }
       }
       this.prepareBatchRunner();
     } catch (err) {
+      this.instanceLock?.release();
       throw new StoreOpenError(`cannot open database ${options.path}: ${(err as Error).message}`);
     }
+  }
+
+  /** After a successful open and migration: remember that a database exists here (file-guard.ts). */
+  markCreated(): void {
+    if (this.identity) writeMarker(this.options.path);
+  }
+
+  /** False (and the store refuses writes from then on) once the file was removed or replaced. */
+  verifyFile(): boolean {
+    if (this.lost) return false;
+    if (!this.identity || this.closed) return true;
+    const problem = this.identity.problem(this.walFd);
+    if (!problem) return true;
+    this.lost = `${problem}; restore it and restart ferry`;
+    this.lastCommitError = { at: Date.now(), message: this.lost };
+    return false;
   }
 
   /**
@@ -107,6 +150,7 @@ export class Store {
   /** Queues `fn` into the current group commit; resolves with its result once committed. */
   write<T>(fn: (db: Db) => T): Promise<T> {
     if (this.closed) return Promise.reject(new Error("the store is closed"));
+    if (this.lost) return Promise.reject(new StoreUnavailableError("missing", this.lost));
     return new Promise<T>((resolve, reject) => {
       this.pending.push({ fn, resolve: resolve as (v: unknown) => void, reject });
       if (!this.scheduled) {
@@ -181,7 +225,8 @@ export class Store {
     } catch (error) {
       this.current = null;
       this.lastCommitError = { at: Date.now(), message: (error as Error).message };
-      for (const p of batch) p.reject(error);
+      const reported = storageFailure(error) ?? error;
+      for (const p of batch) p.reject(reported);
       return;
     }
     this.commits++;
@@ -199,6 +244,11 @@ export class Store {
     try {
       fd = this.walFd ??= openSync(`${this.options.path}-wal`, "r");
     } catch (error) {
+      // SQLite has the WAL open, so a missing one was deleted under us.
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") {
+        this.lost ??= `${this.options.path}-wal no longer exists; restore the database and restart ferry`;
+        return this.fail(groups, new StoreUnavailableError("missing", this.lost));
+      }
       return this.fail(groups, error);
     }
     this.syncing = true;
@@ -217,11 +267,16 @@ export class Store {
   }
 
   private fail(groups: CommittedWrite[][], error: unknown): void {
-    this.lastCommitError = { at: Date.now(), message: `fsync of the WAL failed: ${(error as Error).message}` };
-    for (const g of groups) for (const w of g) w.write.reject(error);
+    if (!(error instanceof StoreUnavailableError)) {
+      this.lastCommitError = { at: Date.now(), message: `fsync of the WAL failed: ${(error as Error).message}` };
+    }
+    const reported = storageFailure(error) ?? error;
+    for (const g of groups) for (const w of g) w.write.reject(reported);
   }
 
   private settle(groups: CommittedWrite[][]): void {
+    // What was committed into a removed or replaced file is not on disk where anyone will look.
+    if (!this.verifyFile()) return this.fail(groups, new StoreUnavailableError("missing", this.lost!));
     this.lastCommitAt = Date.now();
     this.lastCommitError = null;
     for (const g of groups) {
@@ -242,6 +297,7 @@ export class Store {
 
   /** A cheap liveness probe for /health: the file answers and the last commit did not fail. */
   check(): { ok: boolean; error?: string } {
+    if (!this.verifyFile()) return { ok: false, error: `database file lost: ${this.lost}` };
     try {
       this.db.prepare("SELECT 1").get();
     } catch (err) {
@@ -264,7 +320,9 @@ export class Store {
       closeSync(this.walFd);
       this.walFd = null;
     }
+    if (this.identityTimer) clearInterval(this.identityTimer);
     if (this.db.open) this.db.close();
+    this.instanceLock?.release();
     // Closing checkpointed the WAL into the synced database file: what waited for a sync is durable.
     const waiting = this.awaitingSync;
     this.awaitingSync = [];
@@ -274,6 +332,9 @@ export class Store {
 
 export function openStore(options: StoreOptions, list?: Migration[]): Store {
   const store = new Store(options);
-  if (!options.readonly) store.migrate(list);
+  if (!options.readonly) {
+    store.migrate(list);
+    store.markCreated();
+  }
   return store;
 }

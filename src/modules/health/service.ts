@@ -1,4 +1,5 @@
 import type { AppContext, HealthSection } from "../../context";
+import { scrubUrls, stripUserinfo } from "../../config/mask";
 import { family } from "../../http/metrics";
 import { doneCount, queueDepth } from "../../queue";
 
@@ -57,10 +58,11 @@ export class HealthService {
     for (const [name, section] of this.sections) {
       try {
         const value = section();
-        body[name] = value;
+        // /health needs no token: no section may show credentials inside a URL.
+        body[name] = scrubUrls(value);
         if (value.ok === false) degraded = true;
       } catch (err) {
-        body[name] = { ok: false, error: (err as Error).message };
+        body[name] = { ok: false, error: stripUserinfo((err as Error).message) };
         degraded = true;
       }
     }

@@ -1,5 +1,22 @@
 // A small RFC 4180 CSV reader (quotes, doubled quotes, newlines inside quotes) that works on
-// chunks, so `ferry import` streams a large logstore export without holding it in memory.
+// chunks, so `ferry import` streams a large logstore export without holding it in memory. A
+// broken file is an error naming its line, never a silent merge of the rest of the file into one
+// field: a quote still open at the end, or a field or row past its cap (which also bounds memory).
+
+/** The longest field accepted (characters); Moodle's `other` column is far below this. */
+export const MAX_CSV_FIELD = 1 << 20;
+/** The longest row accepted (characters, all fields). */
+export const MAX_CSV_ROW = 4 << 20;
+
+/** A broken input file (CSV or JSONL), with the line to look at. */
+export class InputLineError extends Error {
+  constructor(
+    readonly line: number,
+    message: string,
+  ) {
+    super(`line ${line}: ${message}`);
+  }
+}
 
 export class CsvReader {
   private field = "";
@@ -12,15 +29,36 @@ export class CsvReader {
   raws: string[] = [];
   /** The current row's text from earlier chunks (keepRaw). */
   private rawCarry = "";
+  /** Physical line (1-based) at the read position, where the current row began, and where the open quote began. */
+  private line = 1;
+  private rowLine = 1;
+  private quoteLine = 1;
+  /** Characters of the current row held so far (all its fields). */
+  private rowChars = 0;
 
-  constructor(private readonly keepRaw = false) {}
+  constructor(
+    private readonly keepRaw = false,
+    private readonly maxField = MAX_CSV_FIELD,
+    private readonly maxRow = MAX_CSV_ROW,
+  ) {}
 
-  /** Feeds a chunk; complete rows accumulate in `rows` (take them with `take()`). */
+  private checkField(field: string): void {
+    if (field.length <= this.maxField) return;
+    const hint = this.quoted ? ` (a quote opened on line ${this.quoteLine} and was never closed?)` : "";
+    throw new InputLineError(this.rowLine, `a field is longer than ${this.maxField} characters${hint}`);
+  }
+
+  private checkRow(extra: number): void {
+    if (this.rowChars + extra > this.maxRow) throw new InputLineError(this.rowLine, `the row is longer than ${this.maxRow} characters`);
+  }
+
+  /** Feeds a chunk; complete rows accumulate in `rows` (take them with `take()`). Throws InputLineError on a broken file. */
   push(chunk: string): void {
     let field = this.field;
     let i = 0;
     const n = chunk.length;
     let rowStart = 0;
+    let nextNl = -1;
     while (i < n) {
       // Fast path: at a row start, a whole line without quotes or CR is split natively
       // (a logstore export is almost all such lines).
@@ -29,12 +67,19 @@ export class CsvReader {
         if (nl >= 0) {
           const line = chunk.slice(i, nl);
           if (line.indexOf('"') < 0 && line.indexOf("\r") < 0) {
+            this.rowLine = this.line;
+            this.checkRow(this.rawCarry.length + line.length);
             if (line !== "") {
-              this.rows.push(line.split(","));
+              const fields = line.split(",");
+              if (line.length > this.maxField) for (const f of fields) this.checkField(f);
+              this.rows.push(fields);
               if (this.keepRaw) this.raws.push(this.rawCarry + line);
             }
             this.rawCarry = "";
+            this.rowChars = 0;
             this.afterQuote = false;
+            this.line++;
+            this.rowLine = this.line;
             i = nl + 1;
             rowStart = i;
             continue;
@@ -43,12 +88,20 @@ export class CsvReader {
       }
       if (this.quoted) {
         const q = chunk.indexOf('"', i);
+        const to = q < 0 ? n : q;
+        // Newlines inside quotes still count as lines; `nextNl` is reused across the pieces of a
+        // row (its end-of-row newline), so the chunk is scanned for them about once.
+        if (nextNl < i) nextNl = chunk.indexOf("\n", i);
+        while (nextNl >= 0 && nextNl < to) {
+          this.line++;
+          nextNl = chunk.indexOf("\n", nextNl + 1);
+        }
+        field += chunk.slice(i, to);
+        this.checkField(field);
         if (q < 0) {
-          field += chunk.slice(i);
           i = n;
           break;
         }
-        field += chunk.slice(i, q);
         i = q + 1;
         this.quoted = false;
         this.afterQuote = true;
@@ -57,11 +110,14 @@ export class CsvReader {
       const ch = chunk.charCodeAt(i);
       if (ch === 34 /* " */) {
         if (this.afterQuote) field += '"'; // doubled quote inside a quoted field
+        if (this.fieldStart) this.quoteLine = this.line; // where the quoted field began
         this.quoted = true;
         this.afterQuote = false;
         this.fieldStart = false;
         i++;
       } else if (ch === 44 /* , */) {
+        this.rowChars += field.length + 1;
+        this.checkRow(0);
         this.row.push(field);
         field = "";
         this.afterQuote = false;
@@ -76,11 +132,14 @@ export class CsvReader {
           if (this.keepRaw) this.raws.push(this.rawCarry + chunk.slice(rowStart, lineEnd));
         }
         this.rawCarry = "";
+        this.rowChars = 0;
         rowStart = i + 1;
         this.row = [];
         field = "";
         this.afterQuote = false;
         this.fieldStart = true;
+        this.line++;
+        this.rowLine = this.line;
         i++;
       } else {
         // Plain run up to the next special character.
@@ -91,17 +150,24 @@ export class CsvReader {
           j++;
         }
         field += chunk.slice(i, j);
+        this.checkField(field);
         this.afterQuote = false;
         this.fieldStart = false;
         i = j;
       }
     }
     this.field = field;
-    if (this.keepRaw && rowStart < n) this.rawCarry += chunk.slice(rowStart);
+    if (this.keepRaw && rowStart < n) {
+      this.rawCarry += chunk.slice(rowStart);
+      if (this.rawCarry.length > this.maxRow) throw new InputLineError(this.rowLine, `the row is longer than ${this.maxRow} characters`);
+    }
   }
 
-  /** Flushes a last row without a trailing newline. */
+  /** Flushes a last row without a trailing newline; a quote still open here is an error. */
   end(): void {
+    if (this.quoted) {
+      throw new InputLineError(this.quoteLine, "a quoted field opened here is not closed at the end of the file");
+    }
     if (this.row.length || this.field !== "") {
       this.row.push(this.field);
       this.rows.push(this.row);

@@ -1,12 +1,11 @@
 import { openSync, readSync, closeSync, statSync } from "node:fs";
-import { HttpError } from "../../http/errors";
 import type { Store } from "../../store/db";
 import type { Engine, EventRow } from "../recommender/engine";
 import type { Learner } from "../recommender/state";
 import { applyStructure } from "../recommender/structure";
 import { validate } from "../../http/errors";
 import { courseStructureBody } from "./model";
-import { CsvReader, csvRowToLog, isLogstoreHeader } from "./csv";
+import { CsvReader, csvRowToLog, InputLineError, isLogstoreHeader, MAX_CSV_ROW } from "./csv";
 import { RAW_TEXT, validateLogs, type LogRow } from "./normalize";
 import { insertLogs } from "./service";
 
@@ -45,7 +44,7 @@ export function* readLogs(path: string, batchSize: number, onProgress?: (bytes: 
     try {
       v = JSON.parse(line);
     } catch (err) {
-      throw new HttpError(422, "invalid_json", `line ${lineNo}: not valid JSON (${(err as Error).message})`);
+      throw new InputLineError(lineNo, `not valid JSON (${(err as Error).message})`);
     }
     if (v && Array.isArray(v.logs)) for (const l of v.logs) out.push(l);
     else out.push(v);
@@ -78,6 +77,8 @@ export function* readLogs(path: string, batchSize: number, onProgress?: (bytes: 
         const lines = pending.split("\n");
         pending = n === 0 ? "" : lines.pop()!;
         for (const line of lines) fromJsonLine(line);
+        // A line without an end would otherwise be held whole, however big the file.
+        if (pending.length > MAX_CSV_ROW) throw new InputLineError(lineNo + 1, `the line is longer than ${MAX_CSV_ROW} characters`);
       }
       while (out.length >= batchSize) {
         yield out.slice(0, batchSize);

@@ -1,4 +1,5 @@
 import { HttpError, zodProblems } from "../../http/errors";
+import { jsonLimitProblem } from "../../http/limits";
 import { moodleLog, type MoodleLog } from "./model";
 import { looksPhpSerialized, phpUnserialize } from "./php";
 
@@ -40,11 +41,16 @@ export function parseOther(value: unknown): string | null {
   if (t === "null" || t === "N;") return null;
   const c = t[0];
   if (c === "{" || c === "[" || c === '"') {
+    let parsed: unknown;
     try {
-      return JSON.stringify(JSON.parse(t));
+      parsed = JSON.parse(t);
     } catch {
       throw new OtherParseError("expected a JSON object (the string is not valid JSON)");
     }
+    // The same limits as a request body (nesting, integers past 2^53), inside the text.
+    const problem = jsonLimitProblem(parsed, t);
+    if (problem) throw new OtherParseError(`JSON text at ${problem.path}: ${problem.message}`);
+    return JSON.stringify(parsed);
   }
   if (looksPhpSerialized(t)) {
     try {

@@ -1,4 +1,4 @@
-import { maskSecrets } from "../../config/mask";
+import { maskSecrets, stripUserinfo } from "../../config/mask";
 import type { AppContext } from "../../context";
 import { HttpError } from "../../http/errors";
 import { KIND_PREFIX as WEBHOOK_KIND_PREFIX } from "../webhooks/engine";
@@ -30,7 +30,8 @@ function view(row: JobRow, full: boolean): JobView {
     attempts: row.attempts,
     max_attempts: row.max_attempts,
     run_at: new Date(row.run_at).toISOString(),
-    last_error: row.last_error,
+    // Errors of outgoing calls may quote a URL with credentials in it.
+    last_error: row.last_error === null ? null : stripUserinfo(row.last_error),
     dedupe_key: row.dedupe_key,
     created_at: new Date(row.created_at).toISOString(),
     finished_at: row.finished_at ? new Date(row.finished_at).toISOString() : null,

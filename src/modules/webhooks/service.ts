@@ -2,7 +2,8 @@ import type { AppContext } from "../../context";
 import type { EventEnvelope, PublishInput } from "../../events/bus";
 import { HttpError } from "../../http/errors";
 import { family } from "../../http/metrics";
-import { JOBS_TARGET, publicUrl, type WebhookEngine } from "./engine";
+import { displayUrl } from "../../config/mask";
+import { JOBS_TARGET, type WebhookEngine } from "./engine";
 import * as sql from "./sql";
 
 const HOUR = 3_600_000;
@@ -49,7 +50,7 @@ export class WebhooksService {
         name: s.name ?? s.id,
         type: "external" as const,
         active: registered && !disabled,
-        url: s.url ? publicUrl(s.url) : null,
+        url: s.url ? displayUrl(s.url) : null,
         events: s.events,
         ...(disabled ? { disabled_at: iso(disabled.at), disabled_reason: disabled.reason } : {}),
         ...(!s.url ? { inactive_reason: "no url configured" } : !s.enabled ? { inactive_reason: "enabled: false" } : {}),
@@ -198,7 +199,7 @@ export class WebhooksService {
       created_at: iso(r.created_at),
       updated_at: iso(r.updated_at),
       finished_at: iso(r.finished_at),
-      ...(r.url ? { url: publicUrl(r.url) } : {}),
+      ...(r.url ? { url: displayUrl(r.url) } : {}),
       payload,
       attempts: sql.attemptsOf(db, id).map((a) => ({
         attempt: a.attempt,
