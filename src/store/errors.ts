@@ -1,10 +1,10 @@
 // Storage failures that are not the client's fault and may pass (disk full, a lock held by another
 // process, I/O errors, a corrupt or vanished file): answered 503 + Retry-After, never 500.
 
-export type StorageReason = "busy" | "full" | "io" | "corrupt" | "missing" | "readonly";
+export type StorageReason = "busy" | "full" | "io" | "corrupt" | "missing" | "readonly" | "unreachable";
 
 /** Seconds a client should wait before retrying, per reason (a lock passes quickly; a full disk needs an operator). */
-const RETRY_AFTER: Record<StorageReason, number> = { busy: 2, full: 30, io: 30, corrupt: 30, missing: 30, readonly: 30 };
+const RETRY_AFTER: Record<StorageReason, number> = { busy: 2, full: 30, io: 30, corrupt: 30, missing: 30, readonly: 30, unreachable: 5 };
 
 const EXPLAIN: Record<StorageReason, string> = {
   busy: "the database is locked by another process",
@@ -13,6 +13,7 @@ const EXPLAIN: Record<StorageReason, string> = {
   corrupt: "the database file is corrupt",
   missing: "the database file was removed or replaced",
   readonly: "the database file is read-only",
+  unreachable: "the database server cannot be reached",
 };
 
 export class StoreUnavailableError extends Error {

@@ -1,0 +1,137 @@
+import type { Store } from "../db";
+import { claimJobs, nextDueAt } from "../../queue/claim";
+import { deleteFinishedJobs } from "../../queue/cleanup";
+import { completeJobs } from "../../queue/complete";
+import { enqueueJobs } from "../../queue/enqueue";
+import { failJobs } from "../../queue/fail";
+import { heartbeatJob } from "../../queue/heartbeat";
+import { recoverExpiredLeases } from "../../queue/recover";
+import { releaseJob } from "../../queue/release";
+import { replayDeadJobs, replayJob } from "../../queue/replay";
+import { doneCount, getJob, queueDepth } from "../../queue/stats";
+import { currentLeader, electLeader, resignLeader } from "../leader";
+import type { Completion, Failure, LeaseRef, StoreDriver } from "./types";
+
+/**
+ * The embedded driver: the better-sqlite3 Store (group commit + fdatasync) and the queue's SQL
+ * in src/queue/*. One process owns the file (the instance lock), so "jobs available" is this
+ * process's own commits.
+ */
+export class SqliteDriver implements StoreDriver {
+  readonly name = "sqlite" as const;
+  private listeners: Array<(kinds: string[]) => void> = [];
+
+  constructor(readonly store: Store) {}
+
+  get commits(): number {
+    return this.store.commits;
+  }
+
+  async migrate(): Promise<number[]> {
+    return this.store.migrate();
+  }
+
+  /** Inside a write: tell the listeners about `kinds` once it is committed. */
+  private announce(kinds: string[]): void {
+    if (!kinds.length || !this.listeners.length) return;
+    this.store.afterCommit(() => {
+      for (const l of this.listeners) l(kinds);
+    });
+  }
+
+  enqueue(jobs: Parameters<StoreDriver["enqueue"]>[0], defaultMaxAttempts: number, now: number) {
+    return this.store.write((db) => {
+      const out = enqueueJobs(db, jobs, now, defaultMaxAttempts);
+      this.announce([...new Set(jobs.filter((_, i) => out[i]!.created).map((j) => j.kind))]);
+      return out;
+    });
+  }
+
+  claim(kind: string, limit: number, leaseMs: number, now: number) {
+    return this.store.write((db) => {
+      const jobs = claimJobs(db, kind, limit, leaseMs, now);
+      return { jobs, nextDueAt: jobs.length < limit ? nextDueAt(db, kind) : null };
+    });
+  }
+
+  complete(items: Completion[], now: number) {
+    return this.store.write((db) => completeJobs(db, items, now));
+  }
+
+  fail(items: Failure[], now: number) {
+    return this.store.write((db) => failJobs(db, items, now));
+  }
+
+  heartbeat(items: LeaseRef[], leaseMs: number, now: number) {
+    return this.store.write((db) => items.map((i) => heartbeatJob(db, i.id, i.token, leaseMs, now)));
+  }
+
+  release(items: LeaseRef[], now: number) {
+    return this.store.write((db) => items.filter((i) => releaseJob(db, i.id, i.token, now)).length);
+  }
+
+  recoverExpired(now: number) {
+    return this.store.write((db) => {
+      const kinds = recoverExpiredLeases(db, now);
+      this.announce([...new Set(kinds)]);
+      return kinds;
+    });
+  }
+
+  replay(id: number, now: number) {
+    return this.store.write((db) => {
+      const kind = replayJob(db, id, now);
+      if (kind) this.announce([kind]);
+      return kind;
+    });
+  }
+
+  replayKind(kind: string, now: number) {
+    return this.store.write((db) => {
+      const ids = replayDeadJobs(db, kind, now);
+      if (ids.length) this.announce([kind]);
+      return ids;
+    });
+  }
+
+  deleteFinished(olderThan: number, limit: number) {
+    return this.store.write((db) => deleteFinishedJobs(db, olderThan, limit));
+  }
+
+  async depth(only?: string) {
+    return queueDepth(this.store.db, only);
+  }
+
+  async doneCount() {
+    return doneCount(this.store.db);
+  }
+
+  async getJob(id: number) {
+    return getJob(this.store.db, id);
+  }
+
+  electLeader(name: string, nodeId: string, ttlMs: number, now: number) {
+    return this.store.write((db) => electLeader(db, name, nodeId, ttlMs, now));
+  }
+
+  resignLeader(name: string, nodeId: string) {
+    return this.store.write((db) => resignLeader(db, name, nodeId));
+  }
+
+  async leader(name: string, now: number) {
+    return currentLeader(this.store.db, name, now);
+  }
+
+  onJobsAvailable(listener: (kinds: string[]) => void): void {
+    this.listeners.push(listener);
+  }
+
+  async check() {
+    return this.store.check();
+  }
+
+  async close() {
+    await this.store.drain();
+    this.store.close();
+  }
+}
