@@ -10,6 +10,8 @@ export interface PgCluster {
   url: string;
   port: number;
   dir: string;
+  /** Stops the server the way a crash would (pg_ctl -m immediate: no checkpoint) and starts it again (WAL recovery). */
+  crashAndRestart(): Promise<void>;
   /** A fresh database on this cluster, for one test's isolation. */
   createDatabase(name: string): Promise<string>;
   stop(): Promise<void>;
@@ -66,12 +68,13 @@ export async function startPgCluster(): Promise<PgCluster> {
   const data = join(dir, "data");
   run([join(found.bin, "initdb"), "-D", data, "-U", "ferry", "-A", "trust", "-E", "UTF8", "--no-sync", "--locale=C"]);
   let port = 0;
+  // fsync stays on: the durability tests rely on a commit being on disk. Small buffers: many tests, 2 cores.
+  const opts = () => `-c port=${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=${dir} -c shared_buffers=32MB -c max_connections=60`;
+  const start = () => run([join(found.bin, "pg_ctl"), "-D", data, "-l", join(dir, "log"), "-o", opts(), "-w", "-t", "60", "start"]);
   for (let attempt = 0; ; attempt++) {
     port = await freePort();
-    // fsync stays on: the durability tests rely on a commit being on disk. Small buffers: many tests, 2 cores.
-    const opts = `-c port=${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=${dir} -c shared_buffers=32MB -c max_connections=60`;
     try {
-      run([join(found.bin, "pg_ctl"), "-D", data, "-l", join(dir, "log"), "-o", opts, "-w", "-t", "60", "start"]);
+      start();
       break;
     } catch (err) {
       if (attempt >= 2) throw err; // the port was taken between freePort() and the bind: try another
@@ -85,6 +88,10 @@ export async function startPgCluster(): Promise<PgCluster> {
     url: `postgres://ferry@127.0.0.1:${port}/ferry`,
     port,
     dir,
+    async crashAndRestart() {
+      run([join(found.bin, "pg_ctl"), "-D", data, "-m", "immediate", "-w", "stop"]);
+      start();
+    },
     async createDatabase(name: string) {
       await admin.unsafe(`CREATE DATABASE "${name.replace(/"/g, "")}"`);
       return `postgres://ferry@127.0.0.1:${port}/${encodeURIComponent(name)}`;

@@ -38,6 +38,7 @@ export class PostgresDriver implements StoreDriver {
         if (payload.length > MAX_PAYLOAD) payload = JSON.stringify({ n: options.nodeId, k: "*" });
         return tx`SELECT pg_notify(${this.channel}, ${payload})`;
       },
+      onCommitted: (kinds) => this.emit(kinds),
     });
   }
 
@@ -58,11 +59,9 @@ export class PostgresDriver implements StoreDriver {
     return pgSchemaVersion(this.sql);
   }
 
-  /** Inside a write: the kinds wake this node after the commit and the others via NOTIFY. */
+  /** Inside a write: the kinds wake this node after the commit (once per batch) and the others via its NOTIFY. */
   private announce(w: Parameters<PgWrite<unknown>>[1], kinds: string[]): void {
-    if (!kinds.length) return;
     for (const k of kinds) w.notify(k);
-    w.afterCommit(() => this.emit(kinds));
   }
 
   private emit(kinds: string[]): void {

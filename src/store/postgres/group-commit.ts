@@ -53,7 +53,13 @@ export class PgGroupCommit {
 
   constructor(
     private sql: PgSql,
-    private options: { maxInFlight: number; onNotify: (tx: PgTx, kinds: string[]) => Promise<unknown> },
+    private options: {
+      maxInFlight: number;
+      /** Sends the batch's one NOTIFY, inside its transaction. */
+      onNotify: (tx: PgTx, kinds: string[]) => Promise<unknown>;
+      /** After the commit, once per batch, with the kinds its writes named (this node's own wake). */
+      onCommitted: (kinds: string[]) => void;
+    },
   ) {}
 
   write<T>(fn: PgWrite<T>): Promise<T> {
@@ -89,12 +95,13 @@ export class PgGroupCommit {
     const ctxs = batch.map(context);
     let settled: PromiseSettledResult<unknown>[] | null = null;
     let values: unknown[];
+    let kinds = new Set<string>();
     try {
       values = await this.sql.begin(async (tx) => {
         settled = await Promise.allSettled(batch.map((w, i) => w.fn(tx, ctxs[i]!)));
         const failed = settled.find((s) => s.status === "rejected");
         if (failed) throw (failed as PromiseRejectedResult).reason;
-        const kinds = new Set(ctxs.flatMap((c) => [...c.kinds]));
+        kinds = new Set(ctxs.flatMap((c) => [...c.kinds]));
         if (kinds.size) await this.options.onNotify(tx, [...kinds]);
         return settled.map((s) => (s as PromiseFulfilledResult<unknown>).value);
       });
@@ -113,6 +120,7 @@ export class PgGroupCommit {
     this.lastCommitError = null;
     for (let i = 0; i < batch.length; i++) batch[i]!.resolve(values[i]);
     for (const c of ctxs) for (const cb of c.callbacks) cb();
+    if (kinds.size) this.options.onCommitted([...kinds]);
   }
 
   /**
