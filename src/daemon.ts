@@ -61,6 +61,10 @@ export class Daemon {
   static async start(options: DaemonOptions): Promise<Daemon> {
     let config = loadConfig(options.configPath, options.env ?? process.env);
     if (options.override) config = options.override(config);
+    if (config.storage.driver === "postgres") {
+      // The queue and store run on PostgreSQL (src/store/driver); the feature tables do not yet.
+      throw new StartError('storage.driver postgres: `ferry serve` cannot run on PostgreSQL yet (the feature tables are not ported; see README "Scale out"). `ferry migrate` and `ferry move-to-postgres` work; use storage.driver sqlite to serve');
+    }
     const log = createLogger(config.log.level, options.logDestination);
     const store = openStore({ path: config.storage.path, durability: config.storage.durability, busyTimeoutMs: config.storage.busy_timeout, lock: "serve" });
     const clock = options.clock ?? systemClock;

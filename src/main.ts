@@ -14,7 +14,9 @@ Usage: ferry [command] [--config PATH]
 Commands:
   serve           run the daemon (default)
   check-config    validate the config file and print it with secrets masked
-  migrate         apply database migrations and exit
+  migrate         apply database migrations (SQLite or PostgreSQL, per storage.driver) and exit
+  move-to-postgres  copy the SQLite database at storage.path into PostgreSQL at storage.url
+                  (idempotent: run it again after an interruption) [--batch N] [--quiet]
   import FILE     load a Moodle logstore CSV export or observer JSONL through the pipeline
                   [--course-structure FILE] [--course-id N] [--batch N] [--quiet]
   evaluate FILE   offline evaluation (time split): HR@k, NDCG@k, coverage vs popularity and random
@@ -38,10 +40,11 @@ const commands: Record<string, Command> = {
   migrate: (path) => migrate(path),
   import: (path, argv) => import("./cli/import").then((m) => m.importCommand(path, argv)),
   evaluate: (path, argv) => import("./cli/evaluate").then((m) => m.evaluateCommand(path, argv)),
+  "move-to-postgres": (path, argv) => import("./cli/move-to-postgres").then((m) => m.moveToPostgresCommand(path, argv)),
   version: () => console.log(VERSION),
   help: () => console.log(HELP),
 };
-const OWN_OPTIONS = new Set(["import", "evaluate"]);
+const OWN_OPTIONS = new Set(["import", "evaluate", "move-to-postgres"]);
 
 const COMMON = { config: { type: "string", short: "c" }, help: { type: "boolean", short: "h" }, version: { type: "boolean", short: "v" } } as const;
 

@@ -1,3 +1,4 @@
+import { hostname } from "node:os";
 import { z } from "zod";
 import { duration, secretList, size } from "./units";
 import { moodleConfig } from "../modules/moodle/config";
@@ -24,6 +25,8 @@ export const serverConfig = z
 
 export const storageConfig = z
   .strictObject({
+    /** sqlite: one embedded file, one process (the default). postgres: N ferry nodes on one PostgreSQL (README "Scale out"). */
+    driver: z.enum(["sqlite", "postgres"]).default("sqlite"),
     /** SQLite file; its directory is created when missing. */
     path: z.string().min(1).default("./data/ferry.db"),
     /** full: fsync on every commit (a 2xx survives power loss); normal: survives a crash of ferry, not of the OS. */
@@ -32,7 +35,34 @@ export const storageConfig = z
     busy_timeout: duration.prefault("5s"),
     /** WAL checkpoint schedule (croner pattern). */
     checkpoint_cron: z.string().default("*/5 * * * *"),
+    /** PostgreSQL connection URL (driver postgres), e.g. ${FERRY_DATABASE_URL}; the password never appears in logs or API answers. */
+    url: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, "expected a postgres:// or postgresql:// URL")
+      .optional(),
+    /** PostgreSQL connections per node (LISTEN uses one more). */
+    pool: z.number().int().min(2).max(200).default(10),
+    /** PostgreSQL schema holding ferry's tables (created if missing), so ferry can share Moodle's database. */
+    schema: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_]{0,62}$/, "expected a lower-case SQL identifier (letters, digits, _)")
+      .default("ferry"),
   })
+  .superRefine((s, ctx) => {
+    if (s.driver === "postgres" && !s.url) ctx.addIssue({ code: "custom", path: ["url"], message: "required when storage.driver is postgres (e.g. url: ${FERRY_DATABASE_URL})" });
+  })
+  .prefault({});
+
+export const clusterConfig = z
+  .strictObject({
+    /** This node's name among the nodes sharing one PostgreSQL; default <hostname>:<server.port> (see nodeIdOf). */
+    node_id: z.string().min(1).max(63).optional(),
+    /** How often a node renews its leader row (and, later, its heartbeat). */
+    heartbeat: duration.prefault("5s"),
+    /** A leader that has not renewed for this long is replaced by another node. */
+    leader_ttl: duration.prefault("15s"),
+  })
+  .refine((c) => c.leader_ttl > c.heartbeat, { path: ["leader_ttl"], message: "must be longer than cluster.heartbeat (a leader renews every heartbeat)" })
   .prefault({});
 
 export const queueConfig = z
@@ -65,6 +95,7 @@ export const logConfig = z
 export const configSchema = z.strictObject({
   server: serverConfig,
   storage: storageConfig,
+  cluster: clusterConfig,
   queue: queueConfig,
   auth: authConfig,
   moodle: moodleConfig,
@@ -76,3 +107,8 @@ export const configSchema = z.strictObject({
 });
 
 export type Config = z.output<typeof configSchema>;
+
+/** cluster.node_id, else <hostname>:<port> (<hostname>:pid-<pid> when the port is chosen by the OS). */
+export function nodeIdOf(config: Config, port = config.server.port): string {
+  return config.cluster.node_id ?? `${hostname()}:${port || `pid-${process.pid}`}`;
+}
