@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
 import { z } from "zod";
 import { configSchema, type Config } from "./schema";
-import { formatPath } from "../http/errors";
+import { formatPath, issueMessage } from "../http/errors";
 
 export class ConfigError extends Error {
   constructor(
@@ -33,19 +33,19 @@ function pathOf(path: PropertyKey[]): string {
   return formatPath(path) || "(root)";
 }
 
-/** One line per problem: "server.port: expected number, received string". */
+/** One line per problem: "server.port: expected number, received string", "bridge.zendesk.email: required". */
 export function describeIssues(error: z.ZodError): string[] {
   return error.issues.map((issue) => {
     const where = pathOf(issue.path);
     if (issue.code === "unrecognized_keys") {
       return `${where}: unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${k}"`).join(", ")}`;
     }
-    return `${where}: ${issue.message.replace(/^Invalid input: /, "")}`;
+    return `${where}: ${issueMessage(issue)}`;
   });
 }
 
 export function parseConfig(raw: unknown): Config {
-  const result = configSchema.safeParse(raw ?? {});
+  const result = configSchema.safeParse(raw ?? {}, { reportInput: true });
   if (!result.success) {
     const problems = describeIssues(result.error);
     throw new ConfigError(`invalid config: ${problems.join("; ")}`, problems);

@@ -29,3 +29,42 @@ export const resultsQuery = z.strictObject({
   offset: z.coerce.number().int().min(0).default(0),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
+
+/** One `moodle.import` item: a Moodle log row, as POST /webhook/moodle-events takes them. */
+export const moodleImportItem = z.looseObject({ userid: z.union([z.number(), z.string()]), courseid: z.union([z.number(), z.string()]), eventname: z.string(), timecreated: z.union([z.number(), z.string()]) });
+
+/** The documented shape of POST /api/v1/jobs: items per type (the service checks them per type). */
+export const createJobDoc = z.strictObject({
+  type: z.enum(JOB_TYPES),
+  items: z
+    .union([z.array(moodleImportItem), z.array(rebuildItem), z.array(replayItem)])
+    .optional()
+    .meta({ description: "moodle.import: Moodle log rows; recommendations.rebuild: {user_id, module_id} or {course_id}; webhooks.replay: delivery ids" }),
+  lots: z.array(z.unknown()).optional().meta({ description: "older name of items (send one of them)" }),
+  webhook_url: z.url().optional().meta({ description: "completion webhook (http/https)" }),
+  options: z.record(z.string(), z.unknown()).optional(),
+  signature: z.string().optional().meta({ description: "older clients: hex HMAC-SHA256(jobs.secret, JSON of the items array)" }),
+});
+
+export const jobCreatedAnswer = z.looseObject({ job_id: z.string(), status: z.literal("queued"), total_lots: z.number().int(), status_url: z.string(), results_url: z.string() });
+export const jobStatusAnswer = z.looseObject({
+  job_id: z.string(),
+  type: z.string(),
+  status: z.enum(["queued", "running", "completed", "failed", "partially_completed"]),
+  total_lots: z.number().int(),
+  completed_lots: z.number().int(),
+  failed_lots: z.number().int(),
+  created_at: z.string().nullable(),
+  started_at: z.string().nullable(),
+  finished_at: z.string().nullable(),
+});
+export const jobResultsAnswer = z.looseObject({
+  job_id: z.string(),
+  status: z.string(),
+  total: z.number().int(),
+  offset: z.number().int(),
+  limit: z.number().int(),
+  next_offset: z.number().int().nullable(),
+  results: z.array(z.looseObject({ index: z.number().int(), status: z.string(), result: z.unknown(), error: z.string().nullable() })),
+});
+export const jobIdParam = z.strictObject({ id: z.string().min(1).max(200) });

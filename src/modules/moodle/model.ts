@@ -139,3 +139,20 @@ export const courseStructureBody = z.union([
   z.looseObject({ course_id: optInt, contents: courseContents }),
 ]);
 export type CourseContents = z.output<typeof courseContents>;
+
+// Routes: path parameters, the typed-event bodies per type and the answers (/openapi.json).
+export const courseParams = z.strictObject({ courseId: z.string().regex(/^\d+$/, "expected a course id").transform(Number) });
+export const eventTypeParams = z.strictObject({ type: z.string().meta({ description: `one of ${EVENT_TYPES.join(", ")}` }) });
+export const typedEventDoc = z.union([userEvent, enrolEvent, gradeEvent]).meta({
+  description: "user_created / user_updated: a user (userid …); user_enrolled: {enrollmentid, userid, courseid, roleid?…}; grade_updated: {gradeid, userid, itemid, finalgrade?…}",
+});
+export const ingestAnswer = z.looseObject({
+  status: z.literal("accepted"),
+  event_id: z.string().nullable(),
+  events_received: z.number().int(),
+  accepted: z.number().int(),
+  duplicates: z.number().int().meta({ description: "logs (or a whole event_id) seen before, never processed twice" }),
+});
+export const typedEventAnswer = z.looseObject({ status: z.literal("ok"), event: z.enum(EVENT_TYPES) });
+export const structureSavedAnswer = z.looseObject({ status: z.literal("ok") });
+export const structureAnswer = z.looseObject({ course_id: z.number().int() });
