@@ -59,7 +59,9 @@ export function loadConfig(path: string, env: Record<string, string | undefined>
   try {
     text = readFileSync(path, "utf8");
   } catch (err) {
-    throw new ConfigError(`cannot read config file ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") throw new ConfigError(missingConfigHint(path));
+    throw new ConfigError(`cannot read config file ${path}: ${code ?? String(err)}`);
   }
   let raw: unknown;
   try {
@@ -79,9 +81,38 @@ export function loadConfig(path: string, env: Record<string, string | undefined>
   }
 }
 
+/** What to do when there is no config file: ferry never runs on silent defaults. */
+export function missingConfigHint(path: string): string {
+  return (
+    `cannot read config file ${path}: ENOENT (no such file). Pass --config PATH or set FERRY_CONFIG. ` +
+    "`ferry sample-config > config.yaml` writes the development config (dev tokens, SQLite under ./data, 127.0.0.1:8000). " +
+    "The production example is systemd/config.example.yaml in the source tree."
+  );
+}
+
 /** --config PATH, else FERRY_CONFIG, else ./config.yaml. */
 export function resolveConfigPath(flag: string | undefined, env = process.env): string {
   const chosen = flag ?? env.FERRY_CONFIG ?? "config.yaml";
   return isAbsolute(chosen) ? chosen : resolve(process.cwd(), chosen);
 }
 
+
+/** Sections that take effect only at start (the listening socket, the database file). */
+export const RESTART_ONLY = ["server", "storage"] as const;
+
+/**
+ * What a reload applies: the new config with the running `server.*` and `storage.*` kept (so
+ * /api/v1/config shows what the process really uses), and the keys that changed in the file
+ * but need a restart.
+ */
+export function reloadable(running: Config, next: Config): { config: Config; restartNeeded: string[] } {
+  const restartNeeded: string[] = [];
+  for (const section of RESTART_ONLY) {
+    const before = running[section] as Record<string, unknown>;
+    const after = next[section] as Record<string, unknown>;
+    for (const key of new Set([...Object.keys(before), ...Object.keys(after)])) {
+      if (JSON.stringify(before[key]) !== JSON.stringify(after[key])) restartNeeded.push(`${section}.${key}`);
+    }
+  }
+  return { config: { ...next, server: running.server, storage: running.storage }, restartNeeded };
+}

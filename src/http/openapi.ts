@@ -127,7 +127,9 @@ export function openapiRoutes(app: () => AnyElysia, version: string) {
   };
   let page: { html: string; routes: number } | null = null;
   return new Elysia({ name: "openapi" })
-    .get("/openapi.json", () => document(), { detail: { hide: true } })
+    .get("/openapi.json", () => document(), {
+      detail: doc({ summary: "This API description (OpenAPI 3.1)", tags: ["operations"], responses: { 200: { description: "the document", contentType: "application/json" } } }),
+    })
     .get(
       "/docs",
       () => {
@@ -135,6 +137,6 @@ export function openapiRoutes(app: () => AnyElysia, version: string) {
         if (!page || page.routes !== cached!.routes) page = { html: renderDocs(d as never), routes: cached!.routes };
         return new Response(page.html, { headers: { "content-type": "text/html; charset=utf-8" } });
       },
-      { detail: { hide: true } },
+      { detail: doc({ summary: "The API reference as one HTML page (no script, no CDN)", tags: ["operations"], responses: { 200: { description: "HTML", contentType: "text/html" } } }) },
     );
 }

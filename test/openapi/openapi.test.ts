@@ -40,16 +40,18 @@ function readmeRoutes(): Set<string> {
     const m = /^curl\b([\s\S]*?)https?:\/\/(?:127\.0\.0\.1|localhost):8000(\/[^\s"'?]*)/.exec(block);
     if (!m) continue;
     const method = /-X\s+([A-Z]+)/.exec(m[1]!)?.[1] ?? (/(^|\s)(-d|--data|--data-binary|--json)\b/.test(block.split("\n\n")[0]!) ? "POST" : "GET");
-    add(method, m[2]!.replace(/\/(\d+|evt_[\w-]+|job_[\w-]+|dlv_[\w-]+|[0-9a-f-]{36})(?=\/|$)/g, "/{id}"));
+    add(method, m[2]!);
   }
   return out;
 }
 
-/** "GET /api/v1/jobs/{id}/status" matches the document's /api/v1/jobs/{id}/status whatever the parameter names. */
+/** A README route matches a documented path whose {parameters} stand for any one segment ($VAR, an id, a type name). */
 function documented(route: string): boolean {
   const [method, path] = route.split(" ") as [string, string];
-  const shape = (p: string) => p.replace(/\{[^}]+\}/g, "{}");
-  return Object.entries(spec.paths).some(([p, ops]) => shape(p) === shape(path) && (ops as any)[method.toLowerCase()]);
+  return Object.entries(spec.paths).some(([p, ops]) => {
+    const pattern = new RegExp(`^${p.replace(/[.*+?^$()|[\]\\]/g, "\\$&").replace(/\\?\{[^}]+\\?\}/g, "[^/]+")}$`);
+    return pattern.test(path) && (ops as any)[method.toLowerCase()];
+  });
 }
 
 describe("/openapi.json", () => {
