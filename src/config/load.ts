@@ -92,7 +92,8 @@ export function missingConfigHint(path: string): string {
 
 /** --config PATH, else FERRY_CONFIG, else ./config.yaml. */
 export function resolveConfigPath(flag: string | undefined, env = process.env): string {
-  const chosen = flag ?? env.FERRY_CONFIG ?? "config.yaml";
+  // An empty FERRY_CONFIG (as systemd or a shell may leave it) means unset.
+  const chosen = flag ?? (env.FERRY_CONFIG || "config.yaml");
   return isAbsolute(chosen) ? chosen : resolve(process.cwd(), chosen);
 }
 
