@@ -39,6 +39,13 @@ function sectionLine(s: Section): [string, string] {
     .filter(([k, v]) => !["ok", "status", "enabled"].includes(k) && (typeof v === "number" || typeof v === "string" || typeof v === "boolean" || v === null))
     .slice(0, 4)
     .map(([k, v]) => `${k} ${v ?? "-"}`);
+  // Members with their own status (webhook subscribers): name the ones that are not healthy.
+  for (const v of Object.values(s)) {
+    if (!v || typeof v !== "object" || Array.isArray(v)) continue;
+    const members = Object.entries(v as Record<string, { status?: unknown }>).filter(([, m]) => m && typeof m === "object" && typeof m.status === "string");
+    const bad = members.filter(([, m]) => !["healthy", "ok"].includes(m.status as string));
+    if (members.length) facts.push(bad.length ? bad.map(([id, m]) => `${id} ${m.status}`).join(", ") : `${members.length} healthy`);
+  }
   return [word === "healthy" ? "ok" : word, facts.join(", ")];
 }
 

@@ -118,7 +118,7 @@ describe("ferry status", () => {
       const bad = cli(["status", "--config", path]);
       expect(bad.code).toBe(1);
       expect(bad.stdout).toContain(": DEGRADED (up");
-      expect(bad.stdout).toMatch(/\n  webhooks +degraded/);
+      expect(bad.stdout).toMatch(/\n  webhooks +degraded +down degraded\n/);
       expect(bad.stdout).toMatch(/\n  queue +degraded .*1 dead/);
       expect(bad.stdout).toContain("problems:\n  - ");
       const json = cli(["status", "--json", "--url", ferry.url]);
