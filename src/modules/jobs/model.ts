@@ -6,9 +6,13 @@ export type JobType = (typeof JOB_TYPES)[number];
 /** POST /api/v1/jobs (`lots` is the older name of `items`; `signature` is the older clients' body signature). */
 export const createJobBody = z
   .strictObject({
-    type: z.string().min(1),
-    items: z.array(z.unknown()).min(1, "expected at least one item").optional(),
-    lots: z.array(z.unknown()).min(1, "expected at least one item").optional(),
+    type: z.string().min(1).meta({ description: JOB_TYPES.join(" | ") }),
+    items: z
+      .array(z.unknown())
+      .min(1, "expected at least one item")
+      .optional()
+      .meta({ description: "moodle.import: Moodle log rows (as in POST /webhook/moodle-events); recommendations.rebuild: {user_id, module_id} or {course_id}; webhooks.replay: delivery ids" }),
+    lots: z.array(z.unknown()).min(1, "expected at least one item").optional().meta({ description: "the older name of items (send one of them)" }),
     webhook_url: z.url({ protocol: /^https?$/, error: "expected an http(s) URL" }).optional(),
     options: z.record(z.string(), z.unknown()).optional(),
     signature: z.string().optional(),
@@ -16,6 +20,12 @@ export const createJobBody = z
   .superRefine((b, ctx) => {
     if (!b.items && !b.lots) ctx.addIssue({ code: "custom", path: ["items"], message: "required (an array of items; `lots` is accepted as an alias)" });
     if (b.items && b.lots) ctx.addIssue({ code: "custom", path: ["lots"], message: "send either items or lots, not both" });
+  })
+  .meta({
+    examples: [
+      { type: "recommendations.rebuild", items: [{ course_id: 2 }, { user_id: 5, module_id: 13 }] },
+      { type: "webhooks.replay", lots: ["msg_01a230dd-db10-75b2-b3b1-248438483ec3"], webhook_url: "https://example.org/done" },
+    ],
   });
 export type CreateJobBody = z.output<typeof createJobBody>;
 
@@ -28,22 +38,6 @@ export const replayItem = z.string().min(1).max(200);
 export const resultsQuery = z.strictObject({
   offset: z.coerce.number().int().min(0).default(0),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
-});
-
-/** One `moodle.import` item: a Moodle log row, as POST /webhook/moodle-events takes them. */
-export const moodleImportItem = z.looseObject({ userid: z.union([z.number(), z.string()]), courseid: z.union([z.number(), z.string()]), eventname: z.string(), timecreated: z.union([z.number(), z.string()]) });
-
-/** The documented shape of POST /api/v1/jobs: items per type (the service checks them per type). */
-export const createJobDoc = z.strictObject({
-  type: z.enum(JOB_TYPES),
-  items: z
-    .union([z.array(moodleImportItem), z.array(rebuildItem), z.array(replayItem)])
-    .optional()
-    .meta({ description: "moodle.import: Moodle log rows; recommendations.rebuild: {user_id, module_id} or {course_id}; webhooks.replay: delivery ids" }),
-  lots: z.array(z.unknown()).optional().meta({ description: "older name of items (send one of them)" }),
-  webhook_url: z.url().optional().meta({ description: "completion webhook (http/https)" }),
-  options: z.record(z.string(), z.unknown()).optional(),
-  signature: z.string().optional().meta({ description: "older clients: hex HMAC-SHA256(jobs.secret, JSON of the items array)" }),
 });
 
 export const jobCreatedAnswer = z.looseObject({ job_id: z.string(), status: z.literal("queued"), total_lots: z.number().int(), status_url: z.string(), results_url: z.string() });
