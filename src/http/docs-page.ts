@@ -17,6 +17,27 @@ interface Document {
   components: { securitySchemes?: Record<string, { description?: string; type: string; name?: string; scheme?: string }> };
 }
 
+const BASE = "http://127.0.0.1:8000";
+// The development config's tokens, so an example runs as it is against `npm start`.
+const CREDENTIALS: Record<string, string> = {
+  apiToken: "-H 'Authorization: Bearer dev-api-token'",
+  moodleToken: "-H 'X-Moodle-Token: dev-moodle-token'",
+  moodleBearer: "-H 'Authorization: Bearer dev-moodle-token'",
+};
+
+/** A curl command for the operation: dev credentials, example path values and body where the schemas give them. */
+function curlExample(method: string, path: string, op: Operation): string {
+  const params = new Map((op.parameters ?? []).map((p) => [p.name, p]));
+  const example = (schema: unknown) => (schema as { examples?: unknown[] } | undefined)?.examples?.[0];
+  const url = path.replace(/\{([^}]+)\}/g, (_, name: string) => String(example(params.get(name)?.schema) ?? `{${name}}`));
+  const parts = [`curl -s${method === "get" ? "" : ` -X ${method.toUpperCase()}`} '${BASE}${url}'`];
+  const scheme = op.security?.map((s) => Object.keys(s)[0]).find((k) => k && CREDENTIALS[k]);
+  if (scheme) parts.push(CREDENTIALS[scheme]!);
+  const body = example(op.requestBody?.content?.["application/json"]?.schema);
+  if (body !== undefined) parts.push("-H 'Content-Type: application/json'", `-d '${JSON.stringify(body).replace(/'/g, "'\\''")}'`);
+  return parts.join(" \\\n  ");
+}
+
 const esc = (s: unknown) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const json = (v: unknown) => `<pre>${esc(JSON.stringify(v, null, 2))}</pre>`;
 
@@ -41,7 +62,7 @@ function operation(method: string, path: string, op: Operation, doc: Document): 
     .join("");
   return `<section id="${esc(id)}"><h3><code>${esc(method.toUpperCase())} ${esc(path)}</code></h3><p>${esc(op.summary ?? "")}</p>${
     op.description ? `<p>${esc(op.description)}</p>` : ""
-  }<p>Auth: ${auth}</p>${params}${body}${responses}</section>`;
+  }<p>Auth: ${auth}</p><pre>${esc(curlExample(method, path, op))}</pre>${params}${body}${responses}</section>`;
 }
 
 export function renderDocs(doc: Document): string {

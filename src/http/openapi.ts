@@ -42,6 +42,8 @@ export interface RouteDoc {
   tags: string[];
   /** Documents a body the handler reads itself (raw-body signature routes, bodies validated by a service). */
   body?: Schema;
+  /** An example of that body (shown in /docs as a runnable curl). */
+  bodyExample?: unknown;
   /** Success answers by status: a zod model, or a description for a non-JSON answer. */
   responses: Record<number, Schema | { description: string; contentType: string }>;
   /** Error statuses this route can answer (the shared envelope). */
@@ -66,7 +68,9 @@ export function doc(d: RouteDoc): DocumentDecoration {
     ...(d.description ? { description: d.description } : {}),
     tags: d.tags,
     ...(d.security ? { security: d.security } : {}),
-    ...(d.body ? { requestBody: { required: true, content: { "application/json": { schema: jsonSchema(d.body, "input") } } } } : {}),
+    ...(d.body
+      ? { requestBody: { required: true, content: { "application/json": { schema: { ...jsonSchema(d.body, "input"), ...(d.bodyExample ? { examples: [d.bodyExample] } : {}) } } } } }
+      : {}),
     responses,
   } as DocumentDecoration;
 }
@@ -102,7 +106,8 @@ function buildDocument(app: AnyElysia, version: string) {
         (r.hooks as { parse?: Array<{ fn: unknown }> })?.parse?.some((p) => p.fn === JSON_BODY) ? { ...r, hooks: { ...r.hooks, parse: [{ fn: "json" }] } } : r,
       ),
   };
-  const { paths, components } = toOpenAPISchema(view as never, { staticFile: false }, undefined, mapJsonSchema, "3.1.0");
+  // The operator console (/ui) is pages for people, not API.
+  const { paths, components } = toOpenAPISchema(view as never, { staticFile: false, paths: [/^\/ui(\/|$)/] }, undefined, mapJsonSchema, "3.1.0");
   return {
     openapi: "3.1.0",
     info: {

@@ -156,4 +156,29 @@ describe("/docs", () => {
     for (const path of Object.keys(spec.paths)) expect(html).toContain(path.replace(/&/g, "&#38;"));
     expect(html).not.toMatch(/<script|<link|<img|@import|(src|href)=["']?(https?:)?\/\//i); // nothing fetched from elsewhere
   });
+
+  test.skipIf(!Bun.which("curl") || !Bun.which("bash"))("its curl examples run as shown (dev tokens, example bodies)", async () => {
+    const html = await (await fetch(f.url + "/docs")).text();
+    const unescape = (t: string) => t.replace(/&#(\d+);/g, (_, c) => String.fromCharCode(Number(c)));
+    const examples = [...html.matchAll(/<pre>(curl [\s\S]*?)<\/pre>/g)].map((m) => unescape(m[1]!));
+    expect(examples.length).toBe(Object.values<any>(spec.paths).reduce((n, ops) => n + Object.keys(ops).length, 0));
+    const wanted = [
+      "-X POST '__/api/v1/events'",
+      "-X POST '__/webhook/moodle-events'",
+      "-X POST '__/api/v1/events/moodle/user_enrolled'",
+      "'__/api/recommendations/5/13'",
+      "-X POST '__/api/v1/jobs'",
+      "-X POST '__/api/v1/queue/replay'",
+      "-X POST '__/api/v1/webhook-failures/retry'",
+    ].map((w) => `curl -s ${w.replace("__", "http://127.0.0.1:8000")}`);
+    for (const w of wanted) {
+      const cmd = examples.find((e) => e.split(" \\\n")[0] === w);
+      expect([w, cmd !== undefined]).toEqual([w, true]);
+      // Async: this ferry runs in the test's own process.
+      const run = Bun.spawn(["bash", "-c", `${cmd!.replace("http://127.0.0.1:8000", f.url)} -o /dev/null -w '%{http_code}' --max-time 10`], { stdout: "pipe", stderr: "pipe" });
+      const code = Number(await new Response(run.stdout).text());
+      await run.exited;
+      expect([cmd, code >= 200 && code < 300, code]).toEqual([cmd, true, code]);
+    }
+  });
 });

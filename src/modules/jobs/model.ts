@@ -61,4 +61,4 @@ export const jobResultsAnswer = z.looseObject({
   next_offset: z.number().int().nullable(),
   results: z.array(z.looseObject({ index: z.number().int(), status: z.string(), result: z.unknown(), error: z.string().nullable() })),
 });
-export const jobIdParam = z.strictObject({ id: z.string().min(1).max(200) });
+export const jobIdParam = z.strictObject({ id: z.string().min(1).max(200).meta({ examples: ["job_01a230da-608a-7551-8f97-b0844ecb3c9d"] }) });

@@ -1,7 +1,19 @@
 import type { AppContext } from "../../context";
 import { doc } from "../../http/openapi";
 import { controller, JSON_BODY } from "../../http/plugin";
-import { courseParams, courseStructureBody, eventTypeParams, ingestAnswer, structureAnswer, structureSavedAnswer, typedEventAnswer, typedEventDoc, webhookBatch } from "./model";
+import {
+  courseParams,
+  courseStructureBody,
+  enrolEventExample,
+  eventTypeParams,
+  ingestAnswer,
+  structureAnswer,
+  structureSavedAnswer,
+  typedEventAnswer,
+  typedEventDoc,
+  webhookBatch,
+  webhookBatchExample,
+} from "./model";
 import type { MoodleService } from "./service";
 
 const tags = ["moodle"];
@@ -27,7 +39,8 @@ export function moodleRoutes(ctx: AppContext, service: MoodleService) {
           summary: "Ingest a batch of Moodle logs",
           description: "202 once stored. 400 \"No logs provided\" for an empty batch; 422 names logs[i].field. A repeated event_id or a log already stored counts as a duplicate.",
           tags,
-          body: webhookBatch.extend({ logs: webhookBatch.shape.logs.meta({ description: "Moodle log objects: userid, courseid, eventname, timecreated required; see MoodleLog" }) }),
+          body: webhookBatch.extend({ logs: webhookBatch.shape.logs.meta({ description: "Moodle log objects: userid, courseid, eventname, timecreated required" }) }),
+          bodyExample: webhookBatchExample,
           responses: { 202: ingestAnswer },
           errors: [400, 401, 413, 415, 422],
         }),
@@ -42,6 +55,7 @@ export function moodleRoutes(ctx: AppContext, service: MoodleService) {
         description: "Stored (users, enrolments, grades upserted) and published as moodle.<type>. Unknown type → 404 with details.known.",
         tags,
         body: typedEventDoc,
+        bodyExample: enrolEventExample,
         responses: { 200: typedEventAnswer },
         errors: [400, 401, 404, 413, 415, 422],
       }),

@@ -8,10 +8,10 @@ export const jobListQuery = z.strictObject({
   before: z.coerce.number().int().positive().optional(),
 });
 
-export const jobIdParams = z.strictObject({ id: z.coerce.number().int().positive() });
+export const jobIdParams = z.strictObject({ id: z.coerce.number().int().positive().meta({ examples: ["1"] }) });
 
 /** POST /api/v1/queue/replay: every dead job of one kind back to the queue. */
-export const replayKindBody = z.strictObject({ kind: z.string().min(1).max(200) });
+export const replayKindBody = z.strictObject({ kind: z.string().min(1).max(200) }).meta({ examples: [{ kind: "bridge.sync" }] });
 
 // Answers (documented in /openapi.json).
 export const jobAnswer = z.looseObject({

@@ -2,9 +2,11 @@ import { z } from "zod";
 
 // Path and query parameters of the recommender routes (numbers arrive as strings).
 const id = z.string().regex(/^-?\d+$/, "expected an integer id").transform(Number);
+/** The same as `id`, with an example for /docs (on the input side, which the document shows). */
+const exampleId = (example: string) => z.string().regex(/^-?\d+$/, "expected an integer id").meta({ examples: [example] }).transform(Number);
 
-export const oneParams = z.object({ userId: id, moduleId: id });
-export const userParams = z.object({ userId: id });
+export const oneParams = z.object({ userId: exampleId("5"), moduleId: exampleId("13") });
+export const userParams = z.object({ userId: exampleId("5") });
 export const recQuery = z.looseObject({
   course_id: id.optional(),
   k: z.string().regex(/^\d+$/, "expected a positive integer").transform(Number).pipe(z.number().int().min(1).max(10, "at most 10")).optional(),

@@ -11,7 +11,7 @@ export const publishEventBody = z.strictObject({
   data: z.custom<Record<string, unknown>>((v) => v !== null && typeof v === "object" && !Array.isArray(v), "expected a JSON object").default({}),
   id: idText.optional(),
   timestamp: z.iso.datetime({ offset: true }).optional(),
-});
+}).meta({ examples: [{ id: "evt-42", name: "attempt.submitted", context: { userId: "5" }, data: { score: 7 } }] });
 
 /** A point in time given as an ISO date or unix milliseconds. */
 export const instant = z.union([z.coerce.number().int().nonnegative(), z.iso.datetime({ offset: true }).transform((s) => Date.parse(s))]);
@@ -126,6 +126,6 @@ export const deliveryAnswer = z.looseObject({
   ),
 });
 export const retryAnswer = z.looseObject({ id: z.string(), status: z.literal("pending") });
-export const deliveryIdParams = z.strictObject({ id: z.string().min(1).max(200) });
+export const deliveryIdParams = z.strictObject({ id: z.string().min(1).max(200).meta({ examples: ["msg_01a230dd-db10-75b2-b3b1-248438483ec3"] }) });
 /** The bulk-retry body as a route schema: no body at all means {} (every default). */
-export const bulkRetryRouteBody = z.preprocess((v) => v ?? {}, bulkRetryBody);
+export const bulkRetryRouteBody = z.preprocess((v) => v ?? {}, bulkRetryBody).meta({ examples: [{ status: ["failed", "dead"], subscriber_id: "crm", limit: 100 }] });
