@@ -52,8 +52,13 @@ function isMissing(issue: z.core.$ZodIssue): boolean {
 export function issueMessage(issue: z.core.$ZodIssue): string {
   if (issue.code === "unrecognized_keys") return `unknown field${issue.keys.length > 1 ? "s" : ""} ${issue.keys.join(", ")}`;
   const text = issue.message.replace(/^Invalid (input|option): /, "").replace(/, received undefined$/, "");
-  if (!isMissing(issue)) return text;
-  return text === "Invalid input" || text === "" ? "required" : `required (${text})`;
+  if (isMissing(issue)) return text === "Invalid input" || text === "" ? "required" : `required (${text})`;
+  // zod says only "Invalid input" when no member of a union matched: say what each one wanted.
+  if (issue.code === "invalid_union" && text === "Invalid input" && issue.errors.length > 0) {
+    const forms = issue.errors.map((branch) => branch.map((i) => (i.path.length ? `${formatPath(i.path)}: ` : "") + issueMessage(i)).join(", "));
+    return `matches none of the accepted forms: ${[...new Set(forms)].map((f) => `(${f})`).join(" or ")}`;
+  }
+  return text;
 }
 
 export function zodProblems(error: z.ZodError, prefix = ""): FieldProblem[] {

@@ -135,6 +135,12 @@ describe("route schemas validate requests", () => {
     const typed = await f.request("POST", "/api/v1/events/moodle/user_enrolled", { body: { userid: 5, courseid: 2 }, headers: { "x-moodle-token": "dev-moodle-token" } });
     expect(typed.status).toBe(422);
     expect(((await typed.json()) as any).error.details).toContainEqual({ path: "enrollmentid", message: "required" });
+    // A value that fits none of a union's forms says what each form wanted, not "Invalid input".
+    const rebuild = await f.request("POST", "/api/v1/jobs", { token: "dev-api-token", body: { type: "recommendations.rebuild", items: [{}] } });
+    expect(rebuild.status).toBe(422);
+    const msg = ((await rebuild.json()) as any).error.message as string;
+    expect(msg).not.toContain("Invalid input");
+    expect(msg).toContain("(user_id: required (expected number), module_id: required (expected number)) or (course_id: required (expected number))");
   });
 
   test("an empty bulk-retry body means all defaults; a non-JSON body is 415", async () => {
