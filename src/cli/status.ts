@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import { loadConfig } from "../config/load";
+import { loadServerAddress } from "../config/load";
 import { UsageError } from "./common";
 import { EXIT } from "./exit-codes";
 
@@ -83,7 +83,7 @@ export async function statusCommand(configPath: string, argv: string[]): Promise
   }
   let base = values.url;
   if (!base) {
-    const { server } = loadConfig(configPath);
+    const server = loadServerAddress(configPath);
     const host = server.host === "0.0.0.0" ? "127.0.0.1" : server.host === "::" ? "[::1]" : server.host.includes(":") ? `[${server.host}]` : server.host;
     base = `http://${host}:${server.port}`;
   }

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
 import { z } from "zod";
-import { configSchema, type Config } from "./schema";
+import { configSchema, serverConfig, type Config } from "./schema";
 import { formatPath, issueMessage } from "../http/errors";
 
 export class ConfigError extends Error {
@@ -116,4 +116,31 @@ export function reloadable(running: Config, next: Config): { config: Config; res
     }
   }
   return { config: { ...next, server: running.server, storage: running.storage }, restartNeeded };
+}
+
+/**
+ * Where a config's daemon listens, for clients such as `ferry status`: only `server` is read and
+ * validated, and an unset ${VAR} is empty (an operator's shell lacks the daemon's secrets).
+ */
+export function loadServerAddress(path: string, env: Record<string, string | undefined> = process.env): { host: string; port: number } {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new ConfigError(code === "ENOENT" ? missingConfigHint(path) : `cannot read config file ${path}: ${code ?? String(err)}`);
+  }
+  const lenient = text.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (_, name: string, fallback?: string) => env[name] || (fallback ?? ""));
+  let raw: { server?: unknown } | null;
+  try {
+    raw = Bun.YAML.parse(lenient) as { server?: unknown } | null;
+  } catch (err) {
+    throw new ConfigError(`${path}: not valid YAML: ${(err as Error).message}`);
+  }
+  const result = serverConfig.safeParse(raw?.server ?? {}, { reportInput: true });
+  if (!result.success) {
+    const problems = describeIssues(result.error).map((p) => `server.${p}`);
+    throw new ConfigError(`${path}: invalid config: ${problems.join("; ")}`, problems);
+  }
+  return result.data;
 }

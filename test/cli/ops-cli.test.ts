@@ -106,6 +106,11 @@ describe("ferry status", () => {
         expect(lines.filter((l) => l.trimStart().startsWith(part + " "))).toHaveLength(1);
       }
       expect(lines.find((l) => l.trimStart().startsWith("bridge "))).toContain("off");
+      // An operator's shell lacks the daemon's secrets: status reads only server.host/port.
+      const prod = yamlFile(`server: { port: ${port} }\nauth: { api_tokens: ["\${SECRET_ONLY_THE_DAEMON_HAS}"] }\nbridge: { enabled: true }\n`);
+      expect(cli(["check-config", "--config", prod]).code).toBe(78);
+      const viaProd = cli(["status", "--config", prod]);
+      expect([viaProd.code, viaProd.stdout.split("\n")[0]]).toEqual([0, lines[0]!.replace(/up \d+s/, viaProd.stdout.match(/up \d+s/)![0])]);
 
       const pub = await jsonRequest(ferry.url, "POST", "/api/v1/events", { token: "dev-api-token", body: { name: "a.b", data: {} } });
       expect(pub.status).toBe(202);
