@@ -83,6 +83,17 @@ test("the compiled binary in an empty directory: the same hint, and the embedded
   expect(r.stderr.toString()).toContain(`cannot read config file ${join(dir, "config.yaml")}: ENOENT (no such file). Pass --config PATH or set FERRY_CONFIG.`);
   const sample = Bun.spawnSync([exe, "sample-config"], { cwd: dir, env, stdout: "pipe" });
   expect(sample.stdout.toString()).toBe(readFileSync(join(ROOT, "config.yaml"), "utf8"));
+  // The written sample serves, and the binary generates the API description and its page.
+  const port = freePort();
+  writeFileSync(join(dir, "config.yaml"), sample.stdout.toString().replace("port: 8000", `port: ${port}`));
+  const ferry = await spawnFerry(join(dir, "config.yaml"), port, { binary: exe, cwd: dir });
+  try {
+    const spec = (await (await fetch(ferry.url + "/openapi.json")).json()) as any;
+    expect(spec.paths["/api/v1/events"].post.requestBody.content["application/json"].schema.required).toContain("name");
+    expect((await fetch(ferry.url + "/docs")).headers.get("content-type")).toContain("text/html");
+  } finally {
+    expect(await ferry.kill("SIGTERM")).toBe(0);
+  }
 }, 120_000);
 
 describe("ferry status", () => {
