@@ -79,4 +79,3 @@ export interface BridgeJobPayload {
 
 /** The answer of both webhook endpoints once the webhook is stored. */
 export const bridgeAnswer = z.strictObject({ status: z.literal("success") });
-export const chatwootTokenParams = z.strictObject({ token: z.string().meta({ description: "bridge.chatwoot.path_token" }) });
