@@ -10,10 +10,14 @@ import { VERSION } from "./version";
 const HELP = `ferry ${VERSION} — event hub for Moodle, outgoing webhooks and the Zendesk/Chatwoot bridge
 
 Usage: ferry [command] [--config PATH]
+From a clone, before any build: npm run ferry -- <command> … (e.g. npm run ferry -- import FILE)
 
 Commands:
   serve           run the daemon (default)
-  check-config    validate the config file and print it with secrets masked
+  status          the running ferry's health, one line per part (exit 0 ok, 1 degraded, 69 unreachable)
+                  [--url URL] [--json]
+  check-config    validate the config file and print a summary [--json: the whole config, secrets masked]
+  sample-config   print the development config (what config.yaml in the source tree holds)
   migrate         apply database migrations and exit
   import FILE     load a Moodle logstore CSV export or observer JSONL through the pipeline
                   [--course-structure FILE] [--course-id N] [--batch N] [--quiet]
@@ -34,14 +38,16 @@ type Command = (configPath: string, argv: string[]) => unknown;
 // accept only --config and --help, and an unknown option is a usage error.
 const commands: Record<string, Command> = {
   serve: (path) => serve(path),
-  "check-config": (path) => checkConfig(path),
+  "check-config": (path, argv) => checkConfig(path, argv),
+  status: (path, argv) => import("./cli/status").then((m) => m.statusCommand(path, argv)),
+  "sample-config": () => import("./cli/sample-config").then((m) => m.sampleConfig()),
   migrate: (path) => migrate(path),
   import: (path, argv) => import("./cli/import").then((m) => m.importCommand(path, argv)),
   evaluate: (path, argv) => import("./cli/evaluate").then((m) => m.evaluateCommand(path, argv)),
   version: () => console.log(VERSION),
   help: () => console.log(HELP),
 };
-const OWN_OPTIONS = new Set(["import", "evaluate"]);
+const OWN_OPTIONS = new Set(["import", "evaluate", "check-config", "status"]);
 
 const COMMON = { config: { type: "string", short: "c" }, help: { type: "boolean", short: "h" }, version: { type: "boolean", short: "v" } } as const;
 
