@@ -3,7 +3,7 @@ import type { Logger } from "pino";
 import pino from "pino";
 import { buildApp } from "./app";
 import { serveApp } from "./http/server";
-import { loadConfig } from "./config/load";
+import { loadConfig, reloadable } from "./config/load";
 import type { Config } from "./config/schema";
 import type { AppContext, FeatureModule } from "./context";
 import { EventBus } from "./events/bus";
@@ -134,6 +134,8 @@ export class Daemon {
       return false;
     }
     const prev = this.current;
+    const { config, restartNeeded } = reloadable(prev, next);
+    next = config;
     this.current = next;
     this.log.level = next.log.level;
     for (const l of this.reloadListeners) {
@@ -143,9 +145,9 @@ export class Daemon {
         this.log.error({ err }, "a reload listener failed");
       }
     }
-    const restartOnly = (["host", "port", "body_limit"] as const).filter((k) => next.server[k] !== prev.server[k]);
-    if (next.storage.path !== prev.storage.path) restartOnly.push("storage.path" as never);
-    if (restartOnly.length) this.log.warn({ keys: restartOnly }, "some changed settings take effect only after a restart");
+    if (restartNeeded.length) {
+      this.log.warn({ keys: restartNeeded }, `restart needed: ${restartNeeded.join(", ")} changed in the config file; ferry keeps running with the old values until restarted (systemctl restart ferry)`);
+    }
     this.log.info("config reloaded");
     return true;
   }

@@ -10,10 +10,14 @@ import { VERSION } from "./version";
 const HELP = `ferry ${VERSION} — event hub for Moodle, outgoing webhooks and the Zendesk/Chatwoot bridge
 
 Usage: ferry [command] [--config PATH]
+From a clone, before any build: npm run ferry -- <command> … (e.g. npm run ferry -- import FILE)
 
 Commands:
   serve           run the daemon (default)
-  check-config    validate the config file and print it with secrets masked
+  status          the running ferry's health, one line per part (exit 0 ok, 1 degraded, 69 unreachable)
+                  [--url URL] [--json]
+  check-config    validate the config file and print a summary [--json: the whole config, secrets masked]
+  sample-config   print the development config (what config.yaml in the source tree holds)
   migrate         apply database migrations (SQLite or PostgreSQL, per storage.driver) and exit
   move-to-postgres  copy the SQLite database at storage.path into PostgreSQL at storage.url
                   (idempotent: run it again after an interruption) [--batch N] [--quiet]
@@ -36,7 +40,9 @@ type Command = (configPath: string, argv: string[]) => unknown;
 // accept only --config and --help, and an unknown option is a usage error.
 const commands: Record<string, Command> = {
   serve: (path) => serve(path),
-  "check-config": (path) => checkConfig(path),
+  "check-config": (path, argv) => checkConfig(path, argv),
+  status: (path, argv) => import("./cli/status").then((m) => m.statusCommand(path, argv)),
+  "sample-config": () => import("./cli/sample-config").then((m) => m.sampleConfig()),
   migrate: (path) => migrate(path),
   import: (path, argv) => import("./cli/import").then((m) => m.importCommand(path, argv)),
   evaluate: (path, argv) => import("./cli/evaluate").then((m) => m.evaluateCommand(path, argv)),
@@ -44,7 +50,7 @@ const commands: Record<string, Command> = {
   version: () => console.log(VERSION),
   help: () => console.log(HELP),
 };
-const OWN_OPTIONS = new Set(["import", "evaluate", "move-to-postgres"]);
+const OWN_OPTIONS = new Set(["import", "evaluate", "check-config", "status", "move-to-postgres"]);
 
 const COMMON = { config: { type: "string", short: "c" }, help: { type: "boolean", short: "h" }, version: { type: "boolean", short: "v" } } as const;
 

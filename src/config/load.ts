@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
 import { z } from "zod";
-import { configSchema, type Config } from "./schema";
-import { formatPath } from "../http/errors";
+import { configSchema, serverConfig, type Config } from "./schema";
+import { formatPath, issueMessage } from "../http/errors";
 
 export class ConfigError extends Error {
   constructor(
@@ -33,19 +33,19 @@ function pathOf(path: PropertyKey[]): string {
   return formatPath(path) || "(root)";
 }
 
-/** One line per problem: "server.port: expected number, received string". */
+/** One line per problem: "server.port: expected number, received string", "bridge.zendesk.email: required". */
 export function describeIssues(error: z.ZodError): string[] {
   return error.issues.map((issue) => {
     const where = pathOf(issue.path);
     if (issue.code === "unrecognized_keys") {
       return `${where}: unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${k}"`).join(", ")}`;
     }
-    return `${where}: ${issue.message.replace(/^Invalid input: /, "")}`;
+    return `${where}: ${issueMessage(issue)}`;
   });
 }
 
 export function parseConfig(raw: unknown): Config {
-  const result = configSchema.safeParse(raw ?? {});
+  const result = configSchema.safeParse(raw ?? {}, { reportInput: true });
   if (!result.success) {
     const problems = describeIssues(result.error);
     throw new ConfigError(`invalid config: ${problems.join("; ")}`, problems);
@@ -59,7 +59,9 @@ export function loadConfig(path: string, env: Record<string, string | undefined>
   try {
     text = readFileSync(path, "utf8");
   } catch (err) {
-    throw new ConfigError(`cannot read config file ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") throw new ConfigError(missingConfigHint(path));
+    throw new ConfigError(`cannot read config file ${path}: ${code ?? String(err)}`);
   }
   let raw: unknown;
   try {
@@ -79,9 +81,66 @@ export function loadConfig(path: string, env: Record<string, string | undefined>
   }
 }
 
+/** What to do when there is no config file: ferry never runs on silent defaults. */
+export function missingConfigHint(path: string): string {
+  return (
+    `cannot read config file ${path}: ENOENT (no such file). Pass --config PATH or set FERRY_CONFIG. ` +
+    "`ferry sample-config > config.yaml` writes the development config (dev tokens, SQLite under ./data, 127.0.0.1:8000). " +
+    "The production example is systemd/config.example.yaml in the source tree."
+  );
+}
+
 /** --config PATH, else FERRY_CONFIG, else ./config.yaml. */
 export function resolveConfigPath(flag: string | undefined, env = process.env): string {
-  const chosen = flag ?? env.FERRY_CONFIG ?? "config.yaml";
+  // An empty FERRY_CONFIG (as systemd or a shell may leave it) means unset.
+  const chosen = flag ?? (env.FERRY_CONFIG || "config.yaml");
   return isAbsolute(chosen) ? chosen : resolve(process.cwd(), chosen);
 }
 
+
+/** Sections that take effect only at start (the listening socket, the database file). */
+export const RESTART_ONLY = ["server", "storage"] as const;
+
+/**
+ * What a reload applies: the new config with the running `server.*` and `storage.*` kept (so
+ * /api/v1/config shows what the process really uses), and the keys that changed in the file
+ * but need a restart.
+ */
+export function reloadable(running: Config, next: Config): { config: Config; restartNeeded: string[] } {
+  const restartNeeded: string[] = [];
+  for (const section of RESTART_ONLY) {
+    const before = running[section] as Record<string, unknown>;
+    const after = next[section] as Record<string, unknown>;
+    for (const key of new Set([...Object.keys(before), ...Object.keys(after)])) {
+      if (JSON.stringify(before[key]) !== JSON.stringify(after[key])) restartNeeded.push(`${section}.${key}`);
+    }
+  }
+  return { config: { ...next, server: running.server, storage: running.storage }, restartNeeded };
+}
+
+/**
+ * Where a config's daemon listens, for clients such as `ferry status`: only `server` is read and
+ * validated, and an unset ${VAR} is empty (an operator's shell lacks the daemon's secrets).
+ */
+export function loadServerAddress(path: string, env: Record<string, string | undefined> = process.env): { host: string; port: number } {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new ConfigError(code === "ENOENT" ? missingConfigHint(path) : `cannot read config file ${path}: ${code ?? String(err)}`);
+  }
+  const lenient = text.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (_, name: string, fallback?: string) => env[name] || (fallback ?? ""));
+  let raw: { server?: unknown } | null;
+  try {
+    raw = Bun.YAML.parse(lenient) as { server?: unknown } | null;
+  } catch (err) {
+    throw new ConfigError(`${path}: not valid YAML: ${(err as Error).message}`);
+  }
+  const result = serverConfig.safeParse(raw?.server ?? {}, { reportInput: true });
+  if (!result.success) {
+    const problems = describeIssues(result.error).map((p) => `server.${p}`);
+    throw new ConfigError(`${path}: invalid config: ${problems.join("; ")}`, problems);
+  }
+  return result.data;
+}

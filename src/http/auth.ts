@@ -1,3 +1,4 @@
+import { Elysia } from "elysia";
 import { timingSafeEqual } from "node:crypto";
 import { HttpError } from "./errors";
 
@@ -49,4 +50,62 @@ export function requireToken(headers: Headers, accepted: readonly string[], extr
   if (!tokenMatches(presented, accepted)) {
     throw new HttpError(401, "unauthorized", "invalid token", null, { "www-authenticate": 'Bearer error="invalid_token"' });
   }
+}
+
+/** Security scheme names in /openapi.json (defined in src/http/openapi.ts). */
+export const SCHEME = {
+  apiToken: "apiToken",
+  moodleToken: "moodleToken",
+  moodleBearer: "moodleBearer",
+  jobsSignature: "jobsSignature",
+} as const;
+
+/**
+ * How a route authenticates: `api` (Bearer API token), `moodle` (Moodle token as X-Moodle-Token or
+ * Bearer), `api-or-moodle` (either kind of token), or `signed`: with `secret()` set, `verify`
+ * checks the request's signature (it throws 401); without one the API token is required.
+ */
+export type AuthMode =
+  | "api"
+  | "moodle"
+  | "api-or-moodle"
+  | { signed: { secret: () => string; verify: (request: Request, body: unknown, secret: string) => void } };
+
+interface TokenSources {
+  auth: { api_tokens: string[] };
+  moodle: { tokens: string[] };
+}
+
+function security(mode: AuthMode): Array<Record<string, string[]>> {
+  if (mode === "api") return [{ [SCHEME.apiToken]: [] }];
+  if (mode === "moodle") return [{ [SCHEME.moodleToken]: [] }, { [SCHEME.moodleBearer]: [] }];
+  if (mode === "api-or-moodle") return [{ [SCHEME.apiToken]: [] }, { [SCHEME.moodleToken]: [] }, { [SCHEME.moodleBearer]: [] }];
+  return [{ [SCHEME.jobsSignature]: [] }, { [SCHEME.apiToken]: [] }];
+}
+
+/** 401 unless the request carries what `mode` asks for (read from the current config on every request). */
+export function authorize(mode: AuthMode, config: () => TokenSources, request: Request, body: unknown): void {
+  const c = config();
+  if (mode === "api") return requireToken(request.headers, c.auth.api_tokens);
+  if (mode === "moodle") return requireToken(request.headers, c.moodle.tokens, ["x-moodle-token"]);
+  if (mode === "api-or-moodle") return requireToken(request.headers, [...c.auth.api_tokens, ...c.moodle.tokens], ["x-moodle-token"]);
+  const secret = mode.signed.secret();
+  if (secret) mode.signed.verify(request, body, secret);
+  else requireToken(request.headers, c.auth.api_tokens);
+}
+
+/**
+ * The `auth` route option: `{ auth: "api" }` checks credentials before the schema is validated and
+ * the handler runs (Elysia's transform step, right after the body is read), and documents the
+ * route's security in /openapi.json.
+ */
+export function authMacro(config: () => TokenSources) {
+  return new Elysia({ name: "ferry-auth" }).macro({
+    auth: (mode: AuthMode) => ({
+      transform({ request, body }: { request: Request; body: unknown }) {
+        authorize(mode, config, request, body);
+      },
+      detail: { security: security(mode) },
+    }),
+  });
 }

@@ -1,7 +1,10 @@
 import { Elysia } from "elysia";
 import type { Logger } from "pino";
+import { z } from "zod";
+import type { Config } from "../config/schema";
 import { storageFailure } from "../store/errors";
-import { errorResponse, HttpError, tooLarge } from "./errors";
+import { authMacro } from "./auth";
+import { errorResponse, HttpError, tooLarge, validate } from "./errors";
 import { checkJsonLimits } from "./limits";
 
 // The raw bytes of each JSON body, for signature checks (HMAC over exactly what was sent).
@@ -61,6 +64,17 @@ export async function readJson(request: Request, limit: number, contentType = re
   return value;
 }
 
+/**
+ * The name of ferry's JSON body parser: routes declare `parse: JSON_BODY` with a zod `body`, and
+ * Elysia validates what readJson returns (the raw bytes stay available to rawBody()).
+ */
+export const JSON_BODY = "ferryJson";
+
+/** Registers the JSON body parser under JSON_BODY; each controller uses it (with the auth macro). */
+export function jsonBodyParser(bodyLimit: () => number) {
+  return new Elysia({ name: "ferry-json-body" }).parser(JSON_BODY, ({ request, contentType }) => readJson(request, bodyLimit(), contentType || null));
+}
+
 export interface HttpPluginOptions {
   log: Logger;
 }
@@ -72,6 +86,22 @@ export interface HttpPluginOptions {
 export function httpPlugin(opts: HttpPluginOptions) {
   return new Elysia({ name: "ferry-http" })
     .onError({ as: "global" }, ({ code, error: thrown, request }) => toErrorResponse(code, thrown, request, opts.log));
+}
+
+const WHERE: Record<string, string> = { body: "request body", query: "query", params: "path", headers: "headers" };
+
+/** A failed route schema (Elysia's ValidationError) as the same 422 that validate() gives. */
+function validationResponse(error: { type?: string; validator?: unknown; value?: unknown; message?: string }): Response {
+  const v = error.validator as { schema?: unknown } | undefined;
+  const schema = v?.schema instanceof z.ZodType ? v.schema : v instanceof z.ZodType ? v : null;
+  if (schema) {
+    try {
+      validate(schema, error.value, WHERE[error.type ?? ""] ?? error.type);
+    } catch (err) {
+      if (err instanceof HttpError) return errorResponse(err.status, err.code, err.message, err.details);
+    }
+  }
+  return errorResponse(422, "validation_failed", `invalid ${WHERE[error.type ?? ""] ?? "request"}`);
 }
 
 function toErrorResponse(code: unknown, thrown: unknown, request: Request, log: Logger): Response {
@@ -90,7 +120,7 @@ function toErrorResponse(code: unknown, thrown: unknown, request: Request, log: 
     case "PARSE":
       return errorResponse(400, "invalid_body", "request body could not be parsed");
     case "VALIDATION":
-      return errorResponse(422, "validation_failed", (error as Error).message);
+      return validationResponse(error as never);
   }
   const status = (error as { status?: number }).status;
   if (typeof status === "number" && status >= 400 && status < 500) {
@@ -100,4 +130,12 @@ function toErrorResponse(code: unknown, thrown: unknown, request: Request, log: 
   const path = new URL(request.url).pathname.replace(/(\/chatwoot-webhook\/)[^/]+/, "$1[redacted]");
   log.error({ err: error, method: request.method, url: path }, "unhandled error");
   return errorResponse(500, "internal_error", "internal error; see the server log");
+}
+
+/**
+ * A feature controller: an Elysia instance that knows ferry's JSON body parser (`parse: JSON_BODY`)
+ * and the `auth` route option (src/http/auth.ts).
+ */
+export function controller(name: string, config: () => Config) {
+  return new Elysia({ name }).use(jsonBodyParser(() => config().server.body_limit)).use(authMacro(config));
 }

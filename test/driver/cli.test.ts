@@ -58,10 +58,12 @@ describe("storage and cluster config", () => {
     const dir = tempDir();
     writeFileSync(join(dir, "c.yaml"), "storage: { driver: postgres, url: '${FERRY_DATABASE_URL}' }\n");
     expect(loadConfig(join(dir, "c.yaml"), { FERRY_DATABASE_URL: "postgres://u:pw@db/x" }).storage.url).toBe("postgres://u:pw@db/x");
-    const r = runCli(["check-config"], "storage: { driver: postgres, url: '${FERRY_DATABASE_URL}' }\n", { FERRY_DATABASE_URL: "postgres://ferry:hunter2-secret@db.internal:5432/moodle" });
-    expect(r.code).toBe(0);
-    expect(r.stdout).toContain("db.internal:5432/moodle");
-    expect(r.stdout).not.toContain("hunter2-secret");
+    for (const args of [["check-config"], ["check-config", "--json"]]) {
+      const r = runCli(args, "storage: { driver: postgres, url: '${FERRY_DATABASE_URL}' }\n", { FERRY_DATABASE_URL: "postgres://ferry:hunter2-secret@db.internal:5432/moodle" });
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain("db.internal:5432/moodle");
+      expect(r.stdout).not.toContain("hunter2-secret");
+    }
   });
 
   test("ferry serve on PostgreSQL refuses clearly (exit 69) until the features are ported", () => {

@@ -155,3 +155,6 @@ export function parseChatwoot(body: unknown): ChatwootWebhook {
   }
   return validate(chatwootWebhook, body, "Chatwoot webhook");
 }
+
+/** The answer of both webhook endpoints once the webhook is stored. */
+export const bridgeAnswer = z.strictObject({ status: z.literal("success") });

@@ -5,6 +5,8 @@ import { doneCount, queueDepth } from "../../queue";
 
 export interface HealthReport {
   status: "ok" | "degraded" | "unavailable";
+  /** One line per part that is not ok ("webhooks: degraded", "queue: 2 dead jobs (bridge.sync)"). */
+  problems: string[];
   version: string;
   uptime_seconds: number;
   started_at: string;
@@ -13,6 +15,16 @@ export interface HealthReport {
   queue: { depth: Record<string, Record<string, number>>; done: number; running: number; outcomes: Record<string, unknown> };
   scheduler: ReturnType<AppContext["scheduler"]["status"]>;
   [section: string]: unknown;
+}
+
+const BAD_STATUS = new Set(["degraded", "failing", "unavailable", "error"]);
+
+/** Why a feature section is not ok (`ok: false`, or a `status` such as degraded/failing), or null. */
+function sectionProblem(value: { ok?: boolean } & Record<string, unknown>): string | null {
+  const status = typeof value.status === "string" ? value.status : null;
+  if (status && BAD_STATUS.has(status)) return status;
+  if (value.ok === false) return typeof value.error === "string" ? value.error : status ?? "not ok";
+  return null;
 }
 
 export class HealthService {
@@ -24,7 +36,10 @@ export class HealthService {
     this.sections.set(name, section);
   }
 
-  /** 503 when the database cannot be used; "degraded" when a feature or maintenance service reports a problem. */
+  /**
+   * 503 when the database cannot be used; "degraded" when any part has a problem: a feature section
+   * with `ok: false` or a degraded/failing `status`, a failed maintenance service, or dead jobs.
+   */
   report(): { httpStatus: number; body: HealthReport } {
     const { store, queue, scheduler } = this.ctx;
     const db = store.check();
@@ -40,8 +55,17 @@ export class HealthService {
       }
     }
     const jobs = scheduler.status();
+    const problems: string[] = [];
+    if (!db.ok) problems.push(`database: ${db.error ?? "unusable"}`);
+    for (const j of jobs) if (!j.ok) problems.push(`scheduler: ${j.name} failed: ${j.last_error ?? "error"}`);
+    const dead = Object.entries(depth).filter(([, byStatus]) => (byStatus.dead ?? 0) > 0);
+    if (dead.length) {
+      const n = dead.reduce((sum, [, byStatus]) => sum + (byStatus.dead ?? 0), 0);
+      problems.push(`queue: ${n} dead job${n === 1 ? "" : "s"} (${dead.map(([kind]) => kind).join(", ")}); replay with POST /api/v1/queue/replay`);
+    }
     const body: HealthReport = {
       status: "ok",
+      problems,
       version: this.ctx.version,
       uptime_seconds: Math.round((Date.now() - this.ctx.startedAt) / 1000),
       started_at: new Date(this.ctx.startedAt).toISOString(),
@@ -54,20 +78,21 @@ export class HealthService {
       queue: { depth, done, running: queue.runningCount(), outcomes: queue.outcomes() },
       scheduler: jobs,
     };
-    let degraded = jobs.some((j) => !j.ok);
     for (const [name, section] of this.sections) {
       try {
         const value = section();
         // /health needs no token: no section may show credentials inside a URL.
         body[name] = scrubUrls(value);
-        if (value.ok === false) degraded = true;
+        const problem = sectionProblem(value);
+        if (problem) problems.push(`${name}: ${problem}`);
       } catch (err) {
-        body[name] = { ok: false, error: stripUserinfo((err as Error).message) };
-        degraded = true;
+        const message = stripUserinfo((err as Error).message);
+        body[name] = { ok: false, error: message };
+        problems.push(`${name}: ${message}`);
       }
     }
     if (!db.ok) body.status = "unavailable";
-    else if (degraded) body.status = "degraded";
+    else if (problems.length) body.status = "degraded";
     return { httpStatus: db.ok ? 200 : 503, body };
   }
 

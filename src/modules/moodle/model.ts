@@ -150,3 +150,26 @@ export const courseStructureBody = z.union([
   z.looseObject({ course_id: optInt, contents: courseContents }),
 ]);
 export type CourseContents = z.output<typeof courseContents>;
+
+// Routes: path parameters, the typed-event bodies per type and the answers (/openapi.json).
+export const courseParams = z.strictObject({ courseId: z.string().regex(/^\d+$/, "expected a course id").meta({ examples: ["2"] }).transform(Number) });
+export const eventTypeParams = z.strictObject({ type: z.string().meta({ description: `one of ${EVENT_TYPES.join(", ")}`, examples: ["user_enrolled"] }) });
+export const typedEventDoc = z.union([userEvent, enrolEvent, gradeEvent]).meta({
+  description: "user_created / user_updated: a user (userid …); user_enrolled: {enrollmentid, userid, courseid, roleid?…}; grade_updated: {gradeid, userid, itemid, finalgrade?…}",
+});
+export const enrolEventExample = { enrollmentid: 77, userid: 5, courseid: 2, roleid: 5 };
+/** An example batch for the docs: one log as the plugin sends it. */
+export const webhookBatchExample = {
+  event_id: "moodle-batch-1",
+  logs: [{ id: 9001, userid: 5, courseid: 2, eventname: "\\mod_page\\event\\course_module_viewed", component: "mod_page", action: "viewed", target: "course_module", contextinstanceid: 60, timecreated: 1763794641 }],
+};
+export const ingestAnswer = z.looseObject({
+  status: z.literal("accepted"),
+  event_id: z.string().nullable(),
+  events_received: z.number().int(),
+  accepted: z.number().int(),
+  duplicates: z.number().int().meta({ description: "logs (or a whole event_id) seen before, never processed twice" }),
+});
+export const typedEventAnswer = z.looseObject({ status: z.literal("ok"), event: z.enum(EVENT_TYPES) });
+export const structureSavedAnswer = z.looseObject({ status: z.literal("ok") });
+export const structureAnswer = z.looseObject({ course_id: z.number().int() });

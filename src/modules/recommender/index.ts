@@ -1,37 +1,43 @@
-import { Elysia } from "elysia";
 import type { AppContext } from "../../context";
-import { requireToken } from "../../http/auth";
-import { validate } from "../../http/errors";
-import { oneParams, qtableQuery, recQuery, userParams } from "./model";
+import { doc } from "../../http/openapi";
+import { controller } from "../../http/plugin";
+import { oneParams, qtableAnswer, qtableQuery, recommendationAnswer, recQuery, userParams, userRecommendationsAnswer } from "./model";
 import type { RecommenderService } from "./service";
 
 const JSON_HEADERS = { "content-type": "application/json" };
+const tags = ["recommendations"];
 
 /**
  * Recommendation reads accept an API token or a Moodle token (Moodle pages call them, as with
  * the original service, but never without credentials). The Q-table view is an admin route.
  */
 export function recommenderRoutes(ctx: AppContext, service: RecommenderService) {
-  const readAuth = (headers: Headers) => {
-    const cfg = ctx.config();
-    requireToken(headers, [...cfg.auth.api_tokens, ...cfg.moodle.tokens], ["x-moodle-token"]);
-  };
-  return new Elysia({ name: "recommender" })
-    .get("/api/recommendations/:userId/:moduleId", ({ request, params, query }) => {
-      readAuth(request.headers);
-      const p = validate(oneParams, params, "path");
-      const q = validate(recQuery, query, "query");
-      return new Response(service.getOne(p.userId, p.moduleId, q.course_id ?? null, q.k ?? null), { headers: JSON_HEADERS });
+  return controller("recommender", ctx.config)
+    .get(
+      "/api/recommendations/:userId/:moduleId",
+      ({ params, query }) => new Response(service.getOne(params.userId, params.moduleId, query.course_id ?? null, query.k ?? null), { headers: JSON_HEADERS }),
+      {
+        auth: "api-or-moodle",
+        params: oneParams,
+        query: recQuery,
+        detail: doc({
+          summary: "Next-activity recommendations for a learner in a lesson",
+          description: "Unknown learner or module → 200 with recommendations: [], state: null and a message.",
+          tags,
+          responses: { 200: recommendationAnswer },
+          errors: [401, 422],
+        }),
+      },
+    )
+    .get("/api/v1/recommendations/:userId", ({ params, query }) => service.getForUser(params.userId, query.course_id ?? null), {
+      auth: "api-or-moodle",
+      params: userParams,
+      query: recQuery,
+      detail: doc({ summary: "A learner's recommendations for every lesson", tags, responses: { 200: userRecommendationsAnswer }, errors: [401, 422] }),
     })
-    .get("/api/v1/recommendations/:userId", ({ request, params, query }) => {
-      readAuth(request.headers);
-      const p = validate(userParams, params, "path");
-      const q = validate(recQuery, query, "query");
-      return service.getForUser(p.userId, q.course_id ?? null);
-    })
-    .get("/api/v1/recommender/qtable", ({ request, query }) => {
-      requireToken(request.headers, ctx.config().auth.api_tokens);
-      const q = validate(qtableQuery, query, "query");
-      return service.qtable(q.course_id ?? null);
+    .get("/api/v1/recommender/qtable", ({ query }) => service.qtable(query.course_id ?? null), {
+      auth: "api",
+      query: qtableQuery,
+      detail: doc({ summary: "The live Q-table (all courses, or one with ?course_id=)", tags, responses: { 200: qtableAnswer }, errors: [401, 404, 422] }),
     });
 }
