@@ -191,8 +191,8 @@ function registerCoreMaintenance(ctx: AppContext): void {
   ctx.scheduler.add({
     name: "queue.rescuer",
     pattern: cfg.queue.maintenance_cron,
-    run: () => {
-      ctx.queue.recover();
+    run: async () => {
+      await ctx.queue.recover();
       ctx.queue.wakeAll();
     },
   });

@@ -1,15 +1,9 @@
 import type { Logger } from "pino";
-import type { Store } from "../store/db";
+import { Store } from "../store/db";
 import type { Db } from "../store/sqlite";
+import { SqliteDriver } from "../store/driver/sqlite";
+import type { StoreDriver, TxResult } from "../store/driver/types";
 import { backoffDelay } from "./backoff";
-import { claimJobs, nextDueAt } from "./claim";
-import { completeJob } from "./complete";
-import { enqueueJob } from "./enqueue";
-import { failJob } from "./fail";
-import { heartbeatJob } from "./heartbeat";
-import { recoverExpiredLeases } from "./recover";
-import { releaseJob } from "./release";
-import { replayJob } from "./replay";
 import { PermanentFailure, RetryLater, systemClock, type Backoff, type Clock, type JobRow, type NewJob } from "./types";
 
 export interface Job<P = unknown> {
@@ -25,15 +19,15 @@ export interface Job<P = unknown> {
   lastError: string | null;
 }
 
-export interface JobContext {
+export interface JobContext<Tx = Db> {
   /** Aborted when ferry shuts down past its deadline or the lease is lost. */
   signal: AbortSignal;
   /** Writes that must commit atomically with the job's completion (skipped if the lease was lost). */
-  onComplete(write: (db: Db) => void): void;
+  onComplete(write: (tx: Tx) => TxResult<void>): void;
 }
 
-export interface KindOptions<P = unknown> {
-  handler: (job: Job<P>, ctx: JobContext) => unknown;
+export interface KindOptions<P = unknown, Tx = Db> {
+  handler: (job: Job<P>, ctx: JobContext<Tx>) => unknown;
   /** Jobs of this kind running at once. */
   concurrency?: number;
   /** Default attempts per job (a job may override at enqueue). */
@@ -41,12 +35,12 @@ export interface KindOptions<P = unknown> {
   backoff?: Backoff;
   leaseMs?: number;
   /** Runs in the transaction that records a failed attempt; `final` when the job goes dead. */
-  onFail?: (db: Db, job: Job<P>, error: Error, final: boolean) => void;
+  onFail?: (tx: Tx, job: Job<P>, error: Error, final: boolean) => TxResult<void>;
 }
 
-interface Kind {
+interface Kind<Tx> {
   name: string;
-  options: Required<Pick<KindOptions, "concurrency" | "maxAttempts" | "backoff" | "leaseMs">> & KindOptions;
+  options: Required<Pick<KindOptions<unknown, Tx>, "concurrency" | "maxAttempts" | "backoff" | "leaseMs">> & KindOptions<unknown, Tx>;
   running: Map<number, { token: string; abort: AbortController; done: Promise<void> }>;
   claiming: boolean;
   /** A wake arrived while a claim was in flight: claim again once it returns. */
@@ -62,27 +56,28 @@ const DEFAULT_BACKOFF: Backoff = { type: "exponential", baseMs: 1000, maxMs: 3_6
 const MAX_TIMER_MS = 60_000;
 
 /**
- * The durable lease queue's workers. Kinds are registered with a handler; `enqueue` runs inside
- * a caller's transaction and wakes that kind's workers after the commit; claims, completions and
- * failures go through the store's group commit.
+ * The durable lease queue's workers, on either storage driver (src/store/driver). Kinds are
+ * registered with a handler; `enqueue` runs inside a caller's transaction and the driver wakes
+ * that kind's workers after the commit (on PostgreSQL on every node, by NOTIFY); claims,
+ * completions and failures go through the driver's group commit. `Tx` is the driver's
+ * transaction handle (SQLite: Db, where every transaction-scoped call is synchronous).
  */
-export class Queue {
-  private kinds = new Map<string, Kind>();
-  private toWake = new Set<string>();
+export class Queue<Tx = Db> {
+  private kinds = new Map<string, Kind<Tx>>();
   private started = false;
   private stopping = false;
   /** Claims in flight; stop() waits for them so none lands after the store closes. */
   private claims = new Set<Promise<void>>();
+  readonly driver: StoreDriver<Tx>;
 
   constructor(
-    private store: Store,
+    storeOrDriver: StoreDriver<Tx> | (Tx extends Db ? Store : never),
     private options: { log: Logger; clock?: Clock; leaseMs?: number; random?: () => number },
   ) {
-    store.onCommit(() => {
-      if (this.toWake.size === 0) return;
-      const kinds = [...this.toWake];
-      this.toWake.clear();
-      for (const k of kinds) this.wake(k);
+    this.driver = storeOrDriver instanceof Store ? (new SqliteDriver(storeOrDriver) as unknown as StoreDriver<Tx>) : (storeOrDriver as StoreDriver<Tx>);
+    this.driver.onJobsAvailable((kinds) => {
+      if (kinds.includes("*")) this.wakeAll();
+      else for (const k of kinds) this.wake(k);
     });
   }
 
@@ -90,7 +85,7 @@ export class Queue {
     return this.options.clock ?? systemClock;
   }
 
-  register<P>(kind: string, options: KindOptions<P>): void {
+  register<P>(kind: string, options: KindOptions<P, Tx>): void {
     if (this.kinds.has(kind)) throw new Error(`job kind ${kind} registered twice`);
     this.kinds.set(kind, {
       name: kind,
@@ -99,7 +94,7 @@ export class Queue {
         maxAttempts: 5,
         backoff: DEFAULT_BACKOFF,
         leaseMs: this.options.leaseMs ?? 30_000,
-        ...(options as KindOptions),
+        ...(options as KindOptions<unknown, Tx>),
       },
       running: new Map(),
       claiming: false,
@@ -114,34 +109,34 @@ export class Queue {
     return [...this.kinds.keys()];
   }
 
-  /** Inserts a job in the caller's transaction; its workers are woken once that commits. */
-  enqueue(db: Db, job: NewJob): { id: number; created: boolean } {
+  /**
+   * Inserts a job in the caller's transaction; its workers are woken once that commits.
+   * Synchronous on SQLite (Tx = Db), a promise on PostgreSQL.
+   */
+  enqueue(tx: Tx, job: NewJob): Tx extends Db ? { id: number; created: boolean } : Promise<{ id: number; created: boolean }> {
     const kind = this.kinds.get(job.kind);
-    const out = enqueueJob(db, job, this.clock.now(), kind?.options.maxAttempts ?? 5);
-    if (out.created) this.toWake.add(job.kind);
-    return out;
+    const out = this.driver.enqueueIn(tx, [job], kind?.options.maxAttempts ?? 5, this.clock.now());
+    return (out instanceof Promise ? out.then((r) => r[0]!) : out[0]!) as never;
   }
 
-  /** Puts a dead job back in the queue. */
-  replay(db: Db, id: number): boolean {
-    const kind = replayJob(db, id, this.clock.now());
-    if (kind) this.toWake.add(kind);
-    return kind !== null;
+  /** Puts a dead job back in the queue (in the caller's transaction); false if it was not dead. */
+  replay(tx: Tx, id: number): Tx extends Db ? boolean : Promise<boolean> {
+    const kind = this.driver.replayIn(tx, id, this.clock.now());
+    return (kind instanceof Promise ? kind.then((k) => k !== null) : kind !== null) as never;
   }
 
   start(): void {
     if (this.started) return;
     this.started = true;
     this.stopping = false;
-    this.recover();
+    // Recovery wakes the kinds it made due; every kind is woken anyway for what is already due.
+    void this.recover().catch((err) => this.options.log.error({ err }, "recovering expired leases failed"));
     for (const k of this.kinds.keys()) this.wake(k);
   }
 
-  /** Recovers jobs whose lease expired and wakes their kinds. Called at start and by the scheduler. */
-  recover(): number {
-    const kinds = this.store.writeNow((db) => recoverExpiredLeases(db, this.clock.now()));
-    for (const k of new Set(kinds)) this.wake(k);
-    return kinds.length;
+  /** Recovers jobs whose lease expired (the driver wakes their kinds). Called at start and by the scheduler. */
+  async recover(): Promise<number> {
+    return (await this.driver.recoverExpired(this.clock.now())).length;
   }
 
   /** Wakes every kind (the scheduler's tick: retries that became due). */
@@ -155,7 +150,7 @@ export class Queue {
     void this.pump(kind);
   }
 
-  outcomes(): Record<string, Kind["outcomes"]> {
+  outcomes(): Record<string, Kind<Tx>["outcomes"]> {
     return Object.fromEntries([...this.kinds.values()].map((k) => [k.name, { ...k.outcomes }]));
   }
 
@@ -165,7 +160,7 @@ export class Queue {
     return n;
   }
 
-  private pump(kind: Kind): Promise<void> {
+  private pump(kind: Kind<Tx>): Promise<void> {
     if (this.stopping) return Promise.resolve();
     if (kind.claiming) {
       kind.rewake = true;
@@ -177,7 +172,7 @@ export class Queue {
     return p;
   }
 
-  private async claimAndRun(kind: Kind): Promise<void> {
+  private async claimAndRun(kind: Kind<Tx>): Promise<void> {
     const free = kind.options.concurrency - kind.running.size;
     if (free <= 0) return;
     kind.claiming = true;
@@ -185,12 +180,7 @@ export class Queue {
     let rows: JobRow[] = [];
     let next: number | null = null;
     try {
-      rows = await this.store.write((db) => {
-        const now = this.clock.now();
-        const claimed = claimJobs(db, kind.name, free, kind.options.leaseMs, now);
-        if (claimed.length < free) next = nextDueAt(db, kind.name);
-        return claimed;
-      });
+      ({ jobs: rows, nextDueAt: next } = await this.driver.claim(kind.name, free, kind.options.leaseMs, this.clock.now()));
     } catch (err) {
       this.options.log.error({ err, kind: kind.name }, "claiming jobs failed");
     } finally {
@@ -198,7 +188,7 @@ export class Queue {
     }
     if (this.stopping) {
       // Claimed while shutting down: give them straight back.
-      this.store.writeNow((db) => rows.forEach((r) => releaseJob(db, r.id, r.lease_token!, this.clock.now())));
+      if (rows.length) await this.driver.release(rows.map((r) => ({ id: r.id, token: r.lease_token! })), this.clock.now());
       return;
     }
     for (const row of rows) this.run(kind, row);
@@ -211,7 +201,7 @@ export class Queue {
    * A finished job frees a slot. Jobs that finish in the same turn share one claim for all the
    * freed slots instead of one small claim each.
    */
-  private refill(kind: Kind): void {
+  private refill(kind: Kind<Tx>): void {
     if (kind.refillQueued) return;
     kind.refillQueued = true;
     setImmediate(() => {
@@ -220,7 +210,7 @@ export class Queue {
     });
   }
 
-  private armTimer(kind: Kind, dueAt: number): void {
+  private armTimer(kind: Kind<Tx>, dueAt: number): void {
     const delay = Math.max(0, dueAt - this.clock.now());
     if (delay > MAX_TIMER_MS) return;
     if (kind.timer) clearTimeout(kind.timer);
@@ -231,7 +221,7 @@ export class Queue {
     kind.timer.unref?.();
   }
 
-  private run(kind: Kind, row: JobRow): void {
+  private run(kind: Kind<Tx>, row: JobRow): void {
     const token = row.lease_token!;
     const abort = new AbortController();
     const job: Job = {
@@ -244,11 +234,11 @@ export class Queue {
       createdAt: row.created_at,
       lastError: row.last_error,
     };
-    const onCompleteWrites: Array<(db: Db) => void> = [];
+    const onCompleteWrites: Array<(tx: Tx) => TxResult<void>> = [];
     const heartbeat = setInterval(() => {
-      void this.store
-        .write((db) => heartbeatJob(db, row.id, token, kind.options.leaseMs, this.clock.now()))
-        .then((held) => {
+      void this.driver
+        .heartbeat([{ id: row.id, token }], kind.options.leaseMs, this.clock.now())
+        .then(([held]) => {
           if (!held) abort.abort(new Error("lease lost"));
         })
         .catch(() => {});
@@ -259,11 +249,8 @@ export class Queue {
       try {
         const result = await kind.options.handler(job, { signal: abort.signal, onComplete: (w) => onCompleteWrites.push(w) });
         clearInterval(heartbeat);
-        const held = await this.store.write((db) => {
-          const ok = completeJob(db, row.id, token, result, this.clock.now());
-          if (ok) for (const w of onCompleteWrites) w(db);
-          return ok;
-        });
+        const writes = onCompleteWrites.length ? (tx: Tx) => runAll(tx, onCompleteWrites) : null;
+        const held = await this.driver.completeWith({ id: row.id, token, result }, this.clock.now(), writes);
         if (held) kind.outcomes.done++;
         else this.lostLease(kind, row);
       } catch (raw) {
@@ -280,7 +267,7 @@ export class Queue {
     kind.running.set(row.id, { token, abort, done });
   }
 
-  private async recordFailure(kind: Kind, job: Job, token: string, error: Error): Promise<void> {
+  private async recordFailure(kind: Kind<Tx>, job: Job, token: string, error: Error): Promise<void> {
     const now = this.clock.now();
     let retryAt: number | null = null;
     if (!(error instanceof PermanentFailure) && job.attempt < job.maxAttempts) {
@@ -288,11 +275,8 @@ export class Queue {
       retryAt = now + delay;
     }
     const final = retryAt === null;
-    const held = await this.store.write((db) => {
-      const ok = failJob(db, job.id, token, error.message, retryAt, now);
-      if (ok && kind.options.onFail) kind.options.onFail(db, job, error, final);
-      return ok;
-    });
+    const onFail = kind.options.onFail;
+    const held = await this.driver.failWith({ id: job.id, token, error: error.message, retryAt }, now, onFail ? (tx) => onFail(tx, job, error, final) : null);
     if (!held) return this.lostLease(kind, { id: job.id } as JobRow);
     if (final) kind.outcomes.dead++;
     else kind.outcomes.retry++;
@@ -303,7 +287,7 @@ export class Queue {
     if (retryAt !== null) this.armTimer(kind, retryAt);
   }
 
-  private lostLease(kind: Kind, row: Pick<JobRow, "id">): void {
+  private lostLease(kind: Kind<Tx>, row: Pick<JobRow, "id">): void {
     kind.outcomes.lost++;
     this.options.log.warn({ kind: kind.name, job: row.id }, "job lease was lost before its outcome was recorded");
   }
@@ -323,13 +307,24 @@ export class Queue {
       clearTimeout(timer);
       const left = [...this.kinds.values()].flatMap((k) => [...k.running.entries()].map(([id, r]) => ({ id, ...r })));
       if (left.length) {
-        this.store.flush();
-        this.store.writeNow((db) => left.forEach((r) => releaseJob(db, r.id, r.token, this.clock.now())));
+        await this.driver.release(left.map((r) => ({ id: r.id, token: r.token })), this.clock.now());
         for (const r of left) r.abort.abort(new Error("shutting down"));
         this.options.log.warn({ released: left.length }, "released jobs still running at the shutdown deadline");
       }
     }
-    this.store.flush();
     this.started = false;
   }
+}
+
+/** The onComplete writes in order; on PostgreSQL each may be async, on SQLite all are synchronous. */
+function runAll<Tx>(tx: Tx, writes: Array<(tx: Tx) => TxResult<void>>): TxResult<void> {
+  let chain: Promise<void> | null = null;
+  for (const w of writes) {
+    if (chain) chain = chain.then(() => w(tx));
+    else {
+      const r = w(tx);
+      if (r instanceof Promise) chain = r;
+    }
+  }
+  return chain ?? undefined;
 }

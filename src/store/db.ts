@@ -52,6 +52,7 @@ export class Store {
   private pending: PendingWrite[] = [];
   private scheduled = false;
   private commitListeners: Array<() => void> = [];
+  private nextCommit: Array<() => void> = [];
   /** Callbacks registered by the write running now (see afterCommit). */
   private current: Array<() => void> | null = null;
   private awaitingSync: CommittedWrite[][] = [];
@@ -190,6 +191,16 @@ export class Store {
     this.commitListeners.push(listener);
   }
 
+  /** Runs `callback` once, after the next durable group commit. */
+  onNextCommit(callback: () => void): void {
+    this.nextCommit.push(callback);
+  }
+
+  /** True inside write() or writeNow() (where afterCommit may be called). */
+  get inWrite(): boolean {
+    return this.current !== null;
+  }
+
   // Created once: building a better-sqlite3 transaction function per write costs more than the write.
   private readonly runOne = (fn: (db: Db) => unknown) => fn(this.db);
   private savepoint!: (fn: (db: Db) => unknown) => unknown;
@@ -287,6 +298,7 @@ export class Store {
     }
     for (const g of groups) for (const w of g) if (w.callbacks) for (const cb of w.callbacks) cb();
     for (const l of this.commitListeners) l();
+    if (this.nextCommit.length) for (const cb of this.nextCommit.splice(0)) cb();
   }
 
   /** Resolves once every write queued so far is committed and synced. */

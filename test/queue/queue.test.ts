@@ -187,7 +187,7 @@ describe("queue", () => {
     clock.advance(1001); // the lease (by the injected clock) is over; heartbeats use the same clock but real timers
     // Simulate a frozen worker: no heartbeat has landed, the lease expires.
     store.db.prepare("UPDATE jobs SET lease_until = ? WHERE id = ?").run(clock.now() - 1, id);
-    expect(queue.recover()).toBe(1);
+    expect(await queue.recover()).toBe(1);
     await waitFor(() => job(store, id).status === "done", 5000, "second run done");
     expect(calls).toBe(2);
     release(); // the first, stale run now finishes: its lease token no longer matches

@@ -21,7 +21,7 @@ queue.register<{ hangOnFirstAttempt?: boolean; sleepMs?: number }>("task", {
 queue.start();
 // The daemon's rescuer runs on a croner schedule; here a short interval does the same.
 setInterval(() => {
-  queue.recover();
+  void queue.recover();
   queue.wakeAll();
 }, 100);
 console.log("ready");

@@ -3,7 +3,7 @@ import { connectPg, type PgOptions, type PgSql, type PgTx } from "../postgres/cl
 import { PgGroupCommit, type PgWrite } from "../postgres/group-commit";
 import { migratePg, pgSchemaVersion } from "../postgres/migrations";
 import * as q from "../postgres/queue-sql";
-import type { Completion, Failure, LeaseRef, StoreDriver } from "./types";
+import type { Completion, Failure, LeaseRef, StoreDriver, TxResult } from "./types";
 
 export interface PostgresDriverOptions extends PgOptions {
   /** Batches committing at once (each holds a pool connection while it commits). */
@@ -19,7 +19,7 @@ const MAX_PAYLOAD = 7000;
  * (porsager re-LISTENs after a reconnect; what was sent meanwhile is lost, hence the polling
  * the maintenance tick does anyway).
  */
-export class PostgresDriver implements StoreDriver {
+export class PostgresDriver implements StoreDriver<PgTx> {
   readonly name = "postgres" as const;
   readonly sql: PgSql;
   private group: PgGroupCommit;
@@ -69,10 +69,42 @@ export class PostgresDriver implements StoreDriver {
   }
 
   enqueue(jobs: NewJob[], defaultMaxAttempts: number, now: number) {
-    return this.write(async (tx, w) => {
-      const out = await q.enqueue(tx, jobs, now, defaultMaxAttempts);
-      this.announce(w, [...new Set(jobs.filter((_, i) => out[i]!.created).map((j) => j.kind))]);
-      return out;
+    return this.write((tx) => this.enqueueIn(tx, jobs, defaultMaxAttempts, now));
+  }
+
+  async enqueueIn(tx: PgTx, jobs: NewJob[], defaultMaxAttempts: number, now: number) {
+    const out = await q.enqueue(tx, jobs, now, defaultMaxAttempts);
+    await this.notifyIn(tx, [...new Set(jobs.filter((_, i) => out[i]!.created).map((j) => j.kind))]);
+    return out;
+  }
+
+  async replayIn(tx: PgTx, id: number, now: number) {
+    const kind = await q.replay(tx, id, now);
+    if (kind) await this.notifyIn(tx, [kind]);
+    return kind;
+  }
+
+  /** Kinds made runnable by a write that holds only `tx`: into its batch's NOTIFY, or a NOTIFY of its own. */
+  private async notifyIn(tx: PgTx, kinds: string[]): Promise<void> {
+    for (const k of kinds) {
+      if (this.group.notifyIn(tx, k)) continue;
+      await tx`SELECT pg_notify(${this.channel}, ${JSON.stringify({ n: "", k: [k] })})`; // a transaction of the caller's own: every node hears it
+    }
+  }
+
+  completeWith(item: Completion, now: number, also: ((tx: PgTx) => TxResult<unknown>) | null) {
+    return this.write(async (tx) => {
+      const [held] = await q.complete(tx, [item], now);
+      if (held && also) await also(tx);
+      return held!;
+    });
+  }
+
+  failWith(item: Failure, now: number, also: ((tx: PgTx) => TxResult<unknown>) | null) {
+    return this.write(async (tx) => {
+      const [held] = await q.fail(tx, [item], now);
+      if (held && also) await also(tx);
+      return held!;
     });
   }
 
@@ -108,11 +140,7 @@ export class PostgresDriver implements StoreDriver {
   }
 
   replay(id: number, now: number) {
-    return this.write(async (tx, w) => {
-      const kind = await q.replay(tx, id, now);
-      if (kind) this.announce(w, [kind]);
-      return kind;
-    });
+    return this.write((tx) => this.replayIn(tx, id, now));
   }
 
   replayKind(kind: string, now: number) {

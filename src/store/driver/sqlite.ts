@@ -10,14 +10,18 @@ import { releaseJob } from "../../queue/release";
 import { replayDeadJobs, replayJob } from "../../queue/replay";
 import { doneCount, getJob, queueDepth } from "../../queue/stats";
 import { currentLeader, electLeader, resignLeader } from "../leader";
-import type { Completion, Failure, LeaseRef, StoreDriver } from "./types";
+import type { Db } from "../sqlite";
+import { completeJob } from "../../queue/complete";
+import { failJob } from "../../queue/fail";
+import type { NewJob } from "../../queue/types";
+import type { Completion, Failure, LeaseRef, StoreDriver, TxResult } from "./types";
 
 /**
  * The embedded driver: the better-sqlite3 Store (group commit + fdatasync) and the queue's SQL
  * in src/queue/*. One process owns the file (the instance lock), so "jobs available" is this
  * process's own commits.
  */
-export class SqliteDriver implements StoreDriver {
+export class SqliteDriver implements StoreDriver<Db> {
   readonly name = "sqlite" as const;
   private listeners: Array<(kinds: string[]) => void> = [];
 
@@ -34,17 +38,44 @@ export class SqliteDriver implements StoreDriver {
   /** Inside a write: tell the listeners about `kinds` once it is committed. */
   private announce(kinds: string[]): void {
     if (!kinds.length || !this.listeners.length) return;
-    this.store.afterCommit(() => {
+    const tell = () => {
       for (const l of this.listeners) l(kinds);
+    };
+    // Outside store.write/writeNow (a caller using store.db directly) the next durable commit tells them.
+    if (this.store.inWrite) this.store.afterCommit(tell);
+    else this.store.onNextCommit(tell);
+  }
+
+  enqueueIn(db: Db, jobs: NewJob[], defaultMaxAttempts: number, now: number) {
+    const out = enqueueJobs(db, jobs, now, defaultMaxAttempts);
+    this.announce([...new Set(jobs.filter((_, i) => out[i]!.created).map((j) => j.kind))]);
+    return out;
+  }
+
+  replayIn(db: Db, id: number, now: number) {
+    const kind = replayJob(db, id, now);
+    if (kind) this.announce([kind]);
+    return kind;
+  }
+
+  completeWith(item: Completion, now: number, also: ((db: Db) => TxResult<unknown>) | null) {
+    return this.store.write((db) => {
+      const held = completeJob(db, item.id, item.token, item.result, now);
+      if (held && also) syncOnly(also(db));
+      return held;
     });
   }
 
-  enqueue(jobs: Parameters<StoreDriver["enqueue"]>[0], defaultMaxAttempts: number, now: number) {
+  failWith(item: Failure, now: number, also: ((db: Db) => TxResult<unknown>) | null) {
     return this.store.write((db) => {
-      const out = enqueueJobs(db, jobs, now, defaultMaxAttempts);
-      this.announce([...new Set(jobs.filter((_, i) => out[i]!.created).map((j) => j.kind))]);
-      return out;
+      const held = failJob(db, item.id, item.token, item.error, item.retryAt, now);
+      if (held && also) syncOnly(also(db));
+      return held;
     });
+  }
+
+  enqueue(jobs: NewJob[], defaultMaxAttempts: number, now: number) {
+    return this.store.write((db) => this.enqueueIn(db, jobs, defaultMaxAttempts, now));
   }
 
   claim(kind: string, limit: number, leaseMs: number, now: number) {
@@ -79,11 +110,7 @@ export class SqliteDriver implements StoreDriver {
   }
 
   replay(id: number, now: number) {
-    return this.store.write((db) => {
-      const kind = replayJob(db, id, now);
-      if (kind) this.announce([kind]);
-      return kind;
-    });
+    return this.store.write((db) => this.replayIn(db, id, now));
   }
 
   replayKind(kind: string, now: number) {
@@ -134,4 +161,9 @@ export class SqliteDriver implements StoreDriver {
     await this.store.drain();
     this.store.close();
   }
+}
+
+/** SQLite transactions are synchronous: a write that returns a promise would run after its commit. */
+function syncOnly(value: unknown): void {
+  if (value instanceof Promise) throw new Error("a write inside a SQLite transaction returned a promise; SQLite writes must be synchronous");
 }

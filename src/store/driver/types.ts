@@ -32,12 +32,27 @@ export interface LeaderRow {
 /** Jobs per kind and status ({ kind: { queued, running, retry, dead } }). */
 export type QueueDepth = Record<string, Record<string, number>>;
 
-export interface StoreDriver {
+/** What a transaction-scoped call returns: a value on SQLite (synchronous transactions), a promise on PostgreSQL. */
+export type TxResult<T> = T | Promise<T>;
+
+/**
+ * `Tx` is the driver's transaction handle, what feature writes receive: better-sqlite3's Db on
+ * SQLite, porsager's TransactionSql on PostgreSQL.
+ */
+export interface StoreDriver<Tx = unknown> {
   readonly name: DriverName;
   /** Applies the migrations not yet recorded; returns the versions applied now. */
   migrate(): Promise<number[]>;
 
   enqueue(jobs: NewJob[], defaultMaxAttempts: number, now: number): Promise<Array<{ id: number; created: boolean }>>;
+  /** Inside a caller's write (the job commits with the data it refers to); wakes workers after that commit. */
+  enqueueIn(tx: Tx, jobs: NewJob[], defaultMaxAttempts: number, now: number): TxResult<Array<{ id: number; created: boolean }>>;
+  /** replay() inside a caller's write. */
+  replayIn(tx: Tx, id: number, now: number): TxResult<string | null>;
+  /** complete() of one job; `also` runs in the same transaction, only when the lease was still held. */
+  completeWith(item: Completion, now: number, also: ((tx: Tx) => TxResult<unknown>) | null): Promise<boolean>;
+  /** fail() of one job; `also` runs in the same transaction, only when the lease was still held. */
+  failWith(item: Failure, now: number, also: ((tx: Tx) => TxResult<unknown>) | null): Promise<boolean>;
   /** Up to `limit` due jobs of one kind, each under a fresh lease; `nextDueAt` when fewer were due. */
   claim(kind: string, limit: number, leaseMs: number, now: number): Promise<{ jobs: JobRow[]; nextDueAt: number | null }>;
   /** One entry per item: false when that lease was lost (another worker owns the job now). */

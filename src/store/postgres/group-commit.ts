@@ -47,6 +47,8 @@ export class PgGroupCommit {
   private scheduled = false;
   private inFlight = 0;
   private batches = new Set<Promise<void>>();
+  /** Kinds named through notifyIn() per batch transaction (for writes that only hold the tx). */
+  private txKinds = new WeakMap<PgTx, Set<string>>();
   commits = 0;
   lastCommitAt = 0;
   lastCommitError: { at: number; message: string } | null = null;
@@ -61,6 +63,17 @@ export class PgGroupCommit {
       onCommitted: (kinds: string[]) => void;
     },
   ) {}
+
+  /**
+   * notify() for code that holds only the transaction (a job enqueued inside a feature's write).
+   * False when `tx` is not one of this group commit's (the caller must notify itself).
+   */
+  notifyIn(tx: PgTx, kind: string): boolean {
+    const set = this.txKinds.get(tx);
+    if (!set) return false;
+    set.add(kind);
+    return true;
+  }
 
   write<T>(fn: PgWrite<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
@@ -98,10 +111,12 @@ export class PgGroupCommit {
     let kinds = new Set<string>();
     try {
       values = await this.sql.begin(async (tx) => {
+        const byTx = new Set<string>();
+        this.txKinds.set(tx, byTx);
         settled = await Promise.allSettled(batch.map((w, i) => w.fn(tx, ctxs[i]!)));
         const failed = settled.find((s) => s.status === "rejected");
         if (failed) throw (failed as PromiseRejectedResult).reason;
-        kinds = new Set(ctxs.flatMap((c) => [...c.kinds]));
+        kinds = new Set([...byTx, ...ctxs.flatMap((c) => [...c.kinds])]);
         if (kinds.size) await this.options.onNotify(tx, [...kinds]);
         return settled.map((s) => (s as PromiseFulfilledResult<unknown>).value);
       });
