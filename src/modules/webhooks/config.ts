@@ -39,6 +39,10 @@ export const subscriberConfig = z.strictObject({
   api_key: z.string().default(""),
   /** Signing secret: `whsec_<base64>` (Standard Webhooks) or any raw string. Empty: unsigned. */
   secret: z.string().default(""),
+  /** Rotation: older secrets that still sign `webhook-signature` (one `v1,` entry each, after the current one) until receivers switch. */
+  previous_secrets: z.array(z.string().min(1)).max(10).default([]),
+  /** Deliveries per second to this subscriber (token bucket; waiting uses no attempts). 0 = no limit. */
+  max_rate: z.number().min(0).max(100_000).default(0),
   /** Event names to deliver; `*` matches any run of characters ("attempt.*", "*"). */
   events: z.array(z.string().min(1)).min(1).default(["*"]),
   /** Extra request headers. */
@@ -46,7 +50,7 @@ export const subscriberConfig = z.strictObject({
   /** Per-attempt timeout (connect + response). */
   timeout_ms: z.number().int().min(1).max(600_000).default(10_000),
   retry: retryConfig,
-  /** Deliveries in flight to this subscriber at once (its queue kind's concurrency; applies after a restart). */
+  /** Deliveries in flight to this subscriber at once. */
   concurrency: z.number().int().min(1).max(256).default(32),
   /** false: configured but not registered. */
   enabled: z.boolean().default(true),

@@ -1,72 +1,22 @@
 import type { AppContext } from "../../context";
 import { matchesPattern, type EventEnvelope } from "../../events/bus";
-import { backoffDelay, PermanentFailure, RetryLater, type Backoff, type Job, type JobContext } from "../../queue";
 import type { Db } from "../../store/sqlite";
 import type { Config } from "../../config/schema";
 import type { SubscriberConfig } from "./config";
-import { hexSignature, standardKey, standardSignature } from "./signing";
-import { checkTarget, ResolveFailed, TargetRefused } from "./ssrf";
+import { decide, type Outcome } from "./outcome";
+import { TokenBucket } from "./rate-limit";
+import { sendAttempt, type AttemptResult } from "./send";
+import { deliveryHeaders } from "./signing";
+import { JOBS_TARGET, jobsTarget, secretsOf, subscriberTarget, type Target } from "./targets";
 import * as sql from "./sql";
-import { parseRetryAfter } from "../../http/retry-after";
 
-/** ferry's own target for the jobs API's completion webhooks (ids starting with "_" are reserved). */
-export const JOBS_TARGET = "_jobs";
+export { JOBS_TARGET, JOB_WEBHOOK_SCHEDULE_MS } from "./targets";
+/** Queue kinds webhook deliveries had before the deliveries table became their queue (ops still points such requests to the delivery routes). */
 export const KIND_PREFIX = "webhook:";
-// The queue's own attempt budget is not used: the engine counts HTTP attempts per delivery and
-// decides retry / dead itself (deferrals while a circuit is open are not attempts).
-const QUEUE_BUDGET = 1_000_000;
-const MAX_RETRY_AFTER_MS = 86_400_000;
-
-export interface Target {
-  id: string;
-  name: string;
-  url: string;
-  apiKey: string;
-  secret: string;
-  headers: Record<string, string>;
-  timeoutMs: number;
-  maxAttempts: number;
-  delayMs: (attempt: number) => number;
-  /** Subscribers retry 408/429; the jobs API's webhook retries no 4xx. */
-  retry4xx: boolean;
-  /** Subscribers get the event headers, Authorization and Standard Webhooks headers; job webhooks only Content-Type, User-Agent, X-Signature. */
-  fullHeaders: boolean;
-  events: string[];
-  concurrency: number;
-  /** Job webhooks go to a different URL per job: one bad URL must not hold back the others. */
-  breaker: boolean;
-}
-
-interface TargetState {
-  consecutiveFailures: number;
-  lastSuccessAt: number | null;
-  lastFailureAt: number | null;
-  lastError: string | null;
-  openUntil: number;
-  probing: boolean;
-  attempts: Record<string, number>;
-}
-
-/** The outcome of one HTTP attempt that did not deliver, carried to the queue's onFail. */
-interface Outcome {
-  record: sql.AttemptRecord | null;
-  deliveryStatus: sql.DeliveryRow["status"] | null;
-  nextAttemptAt: number | null;
-  disable?: { reason: string; url: string };
-  deferred?: boolean;
-}
-class RetryAttempt extends RetryLater {
-  constructor(message: string, delayMs: number, readonly outcome: Outcome) {
-    super(message, delayMs);
-  }
-}
-class FinalAttempt extends PermanentFailure {
-  constructor(message: string, readonly outcome: Outcome) {
-    super(message);
-  }
-}
-
-
+// A lease outlives any attempt (timeout + this); leases of a stopped process are released at start.
+const LEASE_MARGIN_MS = 3_600_000;
+// A due time further away than this is found by the engine's sweep instead of a long timer.
+const MAX_TIMER_MS = 60_000;
 
 /** The URL without user:password (for API answers and logs). */
 export function publicUrl(url: string): string {
@@ -80,81 +30,38 @@ export function publicUrl(url: string): string {
   }
 }
 
-async function readSnippet(res: Response, cap: number): Promise<string> {
-  if (!res.body || cap === 0) {
-    await res.body?.cancel().catch(() => {});
-    return "";
-  }
-  const length = Number(res.headers.get("content-length"));
-  // Small bodies are read whole so the keep-alive connection is reused.
-  if (length <= 65536) return (await res.text()).slice(0, cap);
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let have = 0;
-  while (have < cap) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    have += value.length;
-  }
-  await reader.cancel().catch(() => {});
-  return new TextDecoder().decode(Buffer.concat(chunks)).slice(0, cap);
+/** Per-target runtime state: circuit breaker, last outcomes, attempt counters (memory, rebuilt at start). */
+export interface TargetState {
+  consecutiveFailures: number;
+  lastSuccessAt: number | null;
+  lastFailureAt: number | null;
+  lastError: string | null;
+  openUntil: number;
+  probing: boolean;
+  attempts: Record<string, number>;
 }
 
-function describeFetchError(err: unknown, timeoutMs: number): string {
-  const e = err as Error & { code?: string };
-  if (e?.name === "TimeoutError") return `timeout after ${timeoutMs} ms`;
-  if (e?.name === "AbortError") return "aborted (ferry shutting down)";
-  const code = e?.code ? `${e.code}: ` : "";
-  return `connection failed: ${code}${e?.message ?? String(err)}`;
+/** One lane per target: its in-flight count (the concurrency cap), rate limit and wake-up timer. */
+interface Lane {
+  id: string;
+  /** null: the subscriber is no longer configured (its open deliveries are failed when claimed). */
+  target: Target | null;
+  st: TargetState;
+  inFlight: number;
+  /** There may be due deliveries nobody claimed yet. */
+  wanted: boolean;
+  bucket: TokenBucket | null;
+  timer: ReturnType<typeof setTimeout> | null;
+  timerAt: number;
 }
 
-export function targetFromSubscriber(s: SubscriberConfig): Target {
-  const r = s.retry;
-  // The queue's backoff, with the subscriber's own policy.
-  const policy: Backoff =
-    r.backoff === "schedule"
-      ? { type: "schedule", delaysMs: r.schedule!, jitter: r.jitter }
-      : { type: "exponential", baseMs: r.base_ms, maxMs: r.max_ms, jitter: r.jitter };
-  const delayMs = (n: number) => backoffDelay(policy, n);
-  return {
-    id: s.id,
-    name: s.name ?? s.id,
-    url: s.url,
-    apiKey: s.api_key,
-    secret: s.secret,
-    headers: s.headers,
-    timeoutMs: s.timeout_ms,
-    maxAttempts: r.max_attempts,
-    delayMs,
-    retry4xx: true,
-    fullHeaders: true,
-    events: s.events,
-    concurrency: s.concurrency,
-    breaker: true,
-  };
-}
-
-// Completion webhooks of the jobs API: retried 1, 2, 4, 8 and 16 minutes after the previous
-// attempt (up to 5 retries after the first attempt), 30 s timeout, no retry on 4xx.
-export const JOB_WEBHOOK_SCHEDULE_MS = [60_000, 120_000, 240_000, 480_000, 960_000];
-function jobsTarget(config: Config): Target {
-  return {
-    id: JOBS_TARGET,
-    name: "Jobs API completion webhooks",
-    url: "",
-    apiKey: "",
-    secret: config.jobs.secret,
-    headers: {},
-    timeoutMs: 30_000,
-    maxAttempts: JOB_WEBHOOK_SCHEDULE_MS.length + 1,
-    delayMs: (n) => JOB_WEBHOOK_SCHEDULE_MS[Math.min(n - 1, JOB_WEBHOOK_SCHEDULE_MS.length - 1)]!,
-    retry4xx: false,
-    fullHeaders: false,
-    events: [],
-    concurrency: 16,
-    breaker: false,
-  };
+/** A finished attempt (or a delivery that cannot be attempted) waiting for the batched write. */
+interface Finished {
+  update: sql.DeliveryUpdate;
+  record: sql.AttemptRecord | null;
+  row: sql.ClaimedRow;
+  outcome: Outcome["kind"];
+  disable?: { reason: string; url: string };
 }
 
 export interface ReplayResult {
@@ -164,18 +71,27 @@ export interface ReplayResult {
 }
 
 /**
- * The delivery engine: turns events into delivery rows + queued jobs (one queue kind per
- * subscriber, so each has its own concurrency cap and a dead endpoint only ties up its own
- * workers), performs signed HTTP attempts, applies the outcome rules and keeps per-subscriber
- * state (circuit breaker, consecutive failures, 410-disabled).
+ * The delivery engine. The deliveries table is its lease queue and the only owner of a
+ * delivery's state: a publish inserts the rows (one multi-row INSERT per event), a pump claims
+ * due rows of every target with free slots (one UPDATE … RETURNING per target, all targets in one
+ * transaction), attempts run concurrently, and their outcomes are written set-based in one write
+ * of the group commit. Each target has its own concurrency cap, circuit breaker and token bucket,
+ * so a dead endpoint only ties up its own slots.
  */
 export class WebhookEngine {
   targets = new Map<string, Target>();
   private configured: SubscriberConfig[] = [];
-  private state = new Map<string, TargetState>();
+  private lanes = new Map<string, Lane>();
   private disabled = new Map<string, { at: number; reason: string | null; url: string | null }>();
   private loggedEmpty = new Set<string>();
   private matchCache = new Map<string, Target[]>();
+  private toWake = new Set<string>();
+  private finished: Finished[] = [];
+  private flushQueued = false;
+  private pumpQueued = false;
+  private running = false;
+  private abort = new AbortController();
+  private inFlight = new Map<string, Promise<void>>();
   private userAgent: string;
 
   constructor(private ctx: AppContext) {
@@ -183,27 +99,68 @@ export class WebhookEngine {
   }
 
   init(): void {
-    for (const d of sql.loadDisabled(this.ctx.store.db)) this.disabled.set(d.subscriber_id, { at: d.disabled_at, reason: d.disabled_reason, url: d.disabled_url });
-    for (const o of sql.lastOutcomes(this.ctx.store.db)) {
+    const db = this.ctx.store.db;
+    for (const d of sql.loadDisabled(db)) this.disabled.set(d.subscriber_id, { at: d.disabled_at, reason: d.disabled_reason, url: d.disabled_url });
+    for (const o of sql.lastOutcomes(db)) {
       const st = this.stateOf(o.subscriber_id);
       st.lastSuccessAt = o.last_success;
       st.lastFailureAt = o.last_failure;
     }
-    this.registerKind(JOBS_TARGET, 16);
     this.applyConfig(this.ctx.config());
+    for (const id of sql.openTargets(db)) this.lane(id);
+    this.ctx.store.onCommit(() => {
+      if (this.toWake.size === 0) return;
+      for (const id of this.toWake) this.lane(id).wanted = true;
+      this.toWake.clear();
+      this.schedulePump();
+    });
   }
 
-  kindOf(targetId: string): string {
-    return KIND_PREFIX + targetId;
+  /** Releases leases left by a stopped process, then starts claiming. */
+  start(): void {
+    const released = this.ctx.store.writeNow((db) => sql.releaseAllLeases(db, this.ctx.clock.now()));
+    if (released) this.ctx.log.info({ deliveries: released }, "webhook deliveries in flight when ferry stopped are due again");
+    this.running = true;
+    this.wakeAll();
+  }
+
+  /** Every target looks for due deliveries (the sweep, and tests that move the clock). */
+  wakeAll(): void {
+    for (const lane of this.lanes.values()) lane.wanted = true;
+    this.schedulePump();
   }
 
   stateOf(id: string): TargetState {
-    let st = this.state.get(id);
-    if (!st) this.state.set(id, (st = { consecutiveFailures: 0, lastSuccessAt: null, lastFailureAt: null, lastError: null, openUntil: 0, probing: false, attempts: {} }));
-    return st;
+    return this.lane(id).st;
   }
 
-  /** (Re)builds the subscriber table from config: new ids get a queue kind, empty URLs are logged once. */
+  private lane(id: string): Lane {
+    let lane = this.lanes.get(id);
+    if (!lane) {
+      const target = id === JOBS_TARGET ? jobsTarget(this.ctx.config()) : (this.targets.get(id) ?? null);
+      lane = {
+        id,
+        target,
+        st: { consecutiveFailures: 0, lastSuccessAt: null, lastFailureAt: null, lastError: null, openUntil: 0, probing: false, attempts: {} },
+        inFlight: 0,
+        wanted: true,
+        bucket: null,
+        timer: null,
+        timerAt: 0,
+      };
+      this.lanes.set(id, lane);
+      this.setRate(lane);
+    }
+    return lane;
+  }
+
+  private setRate(lane: Lane): void {
+    const rate = lane.target?.maxRate ?? 0;
+    if (rate === 0) lane.bucket = null;
+    else if (lane.bucket?.rate !== rate) lane.bucket = new TokenBucket(rate, this.ctx.clock.now());
+  }
+
+  /** (Re)builds the targets from config (start and SIGHUP): secrets, rates, caps apply at once. */
   applyConfig(config: Config): void {
     this.configured = config.webhooks.subscribers;
     const next = new Map<string, Target>();
@@ -216,9 +173,7 @@ export class WebhookEngine {
         }
         continue;
       }
-      const t = targetFromSubscriber(s);
-      next.set(s.id, t);
-      this.registerKind(s.id, t.concurrency);
+      next.set(s.id, subscriberTarget(s));
       // A subscriber disabled by a 410 comes back when ops point it at a different URL.
       const d = this.disabled.get(s.id);
       if (d && d.url !== null && d.url !== s.url) {
@@ -229,6 +184,12 @@ export class WebhookEngine {
     }
     this.targets = next;
     this.matchCache.clear();
+    for (const lane of this.lanes.values()) {
+      lane.target = lane.id === JOBS_TARGET ? jobsTarget(config) : (next.get(lane.id) ?? null);
+      this.setRate(lane);
+    }
+    for (const id of next.keys()) this.lane(id);
+    if (this.running) this.wakeAll();
   }
 
   configuredSubscribers(): SubscriberConfig[] {
@@ -239,15 +200,12 @@ export class WebhookEngine {
     return this.disabled.get(id) ?? null;
   }
 
-  private registerKind(id: string, concurrency: number): void {
-    const kind = this.kindOf(id);
-    if (this.ctx.queue.kindNames().includes(kind)) return;
-    this.ctx.queue.register<{ d: string }>(kind, {
-      concurrency,
-      maxAttempts: QUEUE_BUDGET,
-      handler: (job, jctx) => this.attempt(job, jctx),
-      onFail: (db, job, error) => this.recordFailure(db, job, error),
-    });
+  /** Rate-limit view of a target for health and metrics. */
+  rateOf(id: string): { max_rate: number; rate_limited: boolean; rate_limit_waits: number } {
+    const lane = this.lanes.get(id);
+    const b = lane?.bucket;
+    if (!b) return { max_rate: 0, rate_limited: false, rate_limit_waits: 0 };
+    return { max_rate: b.rate, rate_limited: b.available(this.ctx.clock.now()) < 1 && lane!.wanted, rate_limit_waits: b.waits };
   }
 
   private matching(name: string): Target[] {
@@ -266,39 +224,26 @@ export class WebhookEngine {
     if (!sql.insertEvent(db, event.id, event.name, body, now)) return false;
     // Operational events about a subscriber never go back to that subscriber (no feedback loop).
     const about = (event.data as { subscriber_id?: unknown } | null)?.subscriber_id;
+    const rows: sql.NewDelivery[] = [];
     for (const t of this.matching(event.name)) {
       if (about !== undefined && t.id === about) continue;
-      this.createDelivery(db, { targetId: t.id, eventId: event.id, eventName: event.name, body, maxAttempts: t.maxAttempts });
+      rows.push({ id: `msg_${Bun.randomUUIDv7()}`, event_id: event.id, event_name: event.name, subscriber_id: t.id, url: null, body, max_attempts: t.maxAttempts });
+      this.toWake.add(t.id);
     }
+    sql.insertDeliveries(db, rows, now);
     return true;
   }
 
-  /** One delivery row + its queued job, in the caller's transaction. */
-  createDelivery(db: Db, d: { targetId: string; eventId: string | null; eventName: string; body: string; maxAttempts: number; url?: string }): string {
+  /** A job's completion webhook: one delivery of the jobs target, in the caller's transaction. */
+  createJobWebhook(db: Db, url: string, eventName: string, body: string): string {
     const id = `msg_${Bun.randomUUIDv7()}`;
-    const now = this.ctx.clock.now();
-    const st = this.state.get(d.targetId);
-    const runAt = st && st.openUntil > now ? st.openUntil : now;
-    const job = this.ctx.queue.enqueue(db, { kind: this.kindOf(d.targetId), payload: { d: id }, runAt, maxAttempts: QUEUE_BUDGET });
-    sql.insertDelivery(db, {
-      id,
-      queue_job_id: job.id,
-      event_id: d.eventId,
-      event_name: d.eventName,
-      subscriber_id: d.targetId,
-      url: d.url ?? null,
-      body: d.body,
-      max_attempts: d.maxAttempts,
-      created_at: now,
-    });
+    const t = this.lane(JOBS_TARGET).target!;
+    sql.insertDeliveries(db, [{ id, event_id: null, event_name: eventName, subscriber_id: JOBS_TARGET, url, body, max_attempts: t.maxAttempts }], this.ctx.clock.now());
+    this.toWake.add(JOBS_TARGET);
     return id;
   }
 
-  createJobWebhook(db: Db, url: string, eventName: string, body: string): string {
-    return this.createDelivery(db, { targetId: JOBS_TARGET, eventId: null, eventName, body, maxAttempts: JOB_WEBHOOK_SCHEDULE_MS.length + 1, url });
-  }
-
-  /** Puts a failed, dead (or delivered) delivery back in the queue with a fresh attempt budget; same body, same webhook-id. */
+  /** Puts a failed, dead (or delivered) delivery back to pending with a fresh attempt budget; same body, same webhook-id. */
   replay(db: Db, id: string): ReplayResult {
     const row = sql.getDelivery(db, id);
     if (!row) return { ok: false, code: "not_found", message: `no delivery ${id}` };
@@ -306,218 +251,270 @@ export class WebhookEngine {
     if (row.subscriber_id !== JOBS_TARGET && this.disabled.has(row.subscriber_id)) {
       return { ok: false, code: "disabled", message: `subscriber ${row.subscriber_id} is disabled (it answered 410); change its url to re-enable it` };
     }
-    let jobId = row.queue_job_id;
-    if (jobId === null || !this.ctx.queue.replay(db, jobId)) {
-      jobId = this.ctx.queue.enqueue(db, { kind: this.kindOf(row.subscriber_id), payload: { d: id }, maxAttempts: QUEUE_BUDGET }).id;
-    }
-    sql.resetForReplay(db, id, jobId, this.ctx.clock.now());
+    sql.resetForReplay(db, id, this.ctx.clock.now());
+    this.toWake.add(row.subscriber_id);
     return { ok: true };
   }
 
-  private resolve(row: sql.DeliveryRow): Target | null {
-    if (row.subscriber_id === JOBS_TARGET) return { ...jobsTarget(this.ctx.config()), url: row.url ?? "" };
-    const t = this.targets.get(row.subscriber_id);
-    return t ? (row.url ? { ...t, url: row.url } : t) : null;
+  // ---- claiming ----
+
+  private schedulePump(): void {
+    if (this.pumpQueued || !this.running) return;
+    this.pumpQueued = true;
+    setImmediate(() => this.pump());
   }
 
-  private final(message: string): FinalAttempt {
-    return new FinalAttempt(message, { record: null, deliveryStatus: "failed", nextAttemptAt: null });
-  }
-
-  /** The queue handler: one HTTP attempt of one delivery. */
-  private async attempt(job: Job<{ d: string }>, jctx: JobContext): Promise<void> {
-    const db = this.ctx.store.db;
-    const row = sql.getDelivery(db, job.payload.d);
-    if (!row || row.status === "delivered" || row.status === "failed" || row.status === "dead") return;
-    const now = this.ctx.clock.now();
-    const target = this.resolve(row);
-    if (!target) throw this.final(`subscriber ${row.subscriber_id} is no longer configured`);
-    if (target.id !== JOBS_TARGET && this.disabled.has(target.id)) throw this.final(`subscriber ${target.id} is disabled (it answered 410)`);
-
-    const st = this.stateOf(target.id);
-    const cb = this.ctx.config().webhooks.circuit_breaker;
-    let probe = false;
+  /** How many deliveries a lane may start now; arms its timer when it has to wait. */
+  private allowance(lane: Lane, now: number): number {
+    let free = (lane.target?.concurrency ?? 16) - lane.inFlight;
+    if (free <= 0) return 0; // a finishing attempt wakes it
+    const st = lane.st;
     if (st.openUntil > 0) {
-      if (now < st.openUntil || st.probing) {
-        const until = Math.max(st.openUntil, now + Math.min(cb.cooldown, 1000));
-        throw new RetryAttempt("circuit open", until - now, { record: null, deliveryStatus: null, nextAttemptAt: until, deferred: true });
+      if (now < st.openUntil) return this.waitUntil(lane, st.openUntil);
+      if (st.probing) return 0; // the half-open probe's outcome decides
+      free = 1;
+    }
+    if (lane.bucket) {
+      const tokens = lane.bucket.available(now);
+      if (tokens < 1) {
+        lane.bucket.waits++;
+        return this.waitUntil(lane, lane.bucket.nextTokenAt(now));
       }
-      probe = st.probing = true; // half-open: this attempt is the probe
+      free = Math.min(free, tokens);
     }
+    return free;
+  }
 
-    const attempt = row.attempts + 1;
-    const startedAt = now;
-    const t0 = performance.now();
-    let status: number | null = null;
-    let error: string | null = null;
-    let response: string | null = null;
-    let retryAfterMs: number | null = null;
-    let refused = false;
-    try {
-      const wh = this.ctx.config().webhooks;
-      await checkTarget(target.url, { allowPrivate: wh.allow_private_targets, allowed: wh.allowed_targets });
-      const headers = this.headers(target, row, attempt);
-      const res = await fetch(target.url, {
-        method: "POST",
-        headers,
-        body: row.body,
-        redirect: "manual", // following a redirect would bypass the SSRF guard
-        signal: AbortSignal.any([AbortSignal.timeout(target.timeoutMs), jctx.signal]),
-      });
-      status = res.status;
-      retryAfterMs = parseRetryAfter(res.headers.get("retry-after"));
-      response = await readSnippet(res, wh.response_capture);
-    } catch (err) {
-      if (err instanceof TargetRefused) {
-        refused = true;
-        error = `refused: ${err.message}`;
-      } else if (err instanceof ResolveFailed) error = err.message;
-      else error = status === null ? describeFetchError(err, target.timeoutMs) : `reading the response failed: ${describeFetchError(err, target.timeoutMs)}`;
-    } finally {
-      if (probe) st.probing = false;
+  private waitUntil(lane: Lane, at: number): 0 {
+    this.armTimer(lane, at);
+    return 0;
+  }
+
+  private armTimer(lane: Lane, at: number): void {
+    const delay = Math.max(0, at - this.ctx.clock.now());
+    if (delay > MAX_TIMER_MS || !this.running) return;
+    if (lane.timer && lane.timerAt <= at) return;
+    if (lane.timer) clearTimeout(lane.timer);
+    lane.timerAt = at;
+    lane.timer = setTimeout(() => {
+      lane.timer = null;
+      lane.wanted = true;
+      this.schedulePump();
+    }, delay);
+    lane.timer.unref?.();
+  }
+
+  /**
+   * Claims for every lane that wants work, in one transaction. A claim needs no fsync of its
+   * own: a lease lost in a crash is released at the next start and the delivery is sent again.
+   */
+  private pump(): void {
+    this.pumpQueued = false;
+    if (!this.running) return;
+    const now = this.ctx.clock.now();
+    const plans: Array<{ lane: Lane; limit: number }> = [];
+    for (const lane of this.lanes.values()) {
+      if (!lane.wanted) continue;
+      const limit = this.allowance(lane, now);
+      if (limit > 0) plans.push({ lane, limit });
     }
-    const duration = Math.round((performance.now() - t0) * 100) / 100;
+    if (plans.length === 0) return;
+    const token = crypto.randomUUID();
+    let claimed: Array<{ rows: sql.ClaimedRow[]; next: number | null }>;
+    try {
+      claimed = this.ctx.store.writeNow((db) =>
+        plans.map(({ lane, limit }) => {
+          const leaseUntil = now + (lane.target?.timeoutMs ?? 0) + LEASE_MARGIN_MS;
+          const rows = sql.claimDue(db, lane.id, limit, token, leaseUntil, now);
+          return { rows, next: rows.length < limit ? sql.nextDue(db, lane.id) : null };
+        }),
+      );
+    } catch (err) {
+      this.ctx.log.error({ err }, "claiming webhook deliveries failed");
+      for (const { lane } of plans) this.armTimer(lane, now + 1000);
+      return;
+    }
+    plans.forEach(({ lane, limit }, i) => {
+      const { rows, next } = claimed[i]!;
+      // Saturated: more may be due, and a finishing attempt pumps again.
+      lane.wanted = rows.length === limit;
+      if (rows.length < limit && next !== null) this.armTimer(lane, next);
+      lane.bucket?.take(rows.length, now);
+      const probe = lane.st.openUntil > 0 && rows.length > 0;
+      if (probe) lane.st.probing = true;
+      for (const row of rows) this.launch(lane, row, token, probe);
+    });
+  }
+
+  private launch(lane: Lane, row: sql.ClaimedRow, token: string, probe: boolean): void {
+    lane.inFlight++;
+    const p = this.attempt(lane, row, token)
+      .catch((err) => this.ctx.log.error({ err, delivery: row.id }, "webhook attempt failed unexpectedly"))
+      .finally(() => {
+        if (probe) lane.st.probing = false;
+        lane.inFlight--;
+        this.inFlight.delete(row.id);
+        lane.wanted = true;
+        this.schedulePump();
+      });
+    this.inFlight.set(row.id, p);
+  }
+
+  // ---- attempts ----
+
+  private resolve(lane: Lane, row: sql.ClaimedRow): Target | string {
+    const t = lane.target;
+    if (!t) return `subscriber ${row.subscriber_id} is no longer configured`;
+    if (t.kind === "subscriber" && this.disabled.has(t.id)) return `subscriber ${t.id} is disabled (it answered 410)`;
+    return row.url ? { ...t, url: row.url } : t;
+  }
+
+  /** One HTTP attempt of one claimed delivery; its outcome joins the next batched write. */
+  private async attempt(lane: Lane, row: sql.ClaimedRow, token: string): Promise<void> {
+    const target = this.resolve(lane, row);
+    if (typeof target === "string") {
+      return this.finish({ update: { id: row.id, token, status: "failed", attempts: row.attempts, last_status: null, last_error: target, next_attempt_at: null }, record: null, row, outcome: "failed" });
+    }
+    const config = this.ctx.config();
+    const wh = config.webhooks;
+    const attempt = row.attempts + 1;
+    const startedAt = this.ctx.clock.now();
+    const headers = deliveryHeaders(target, row, attempt, this.userAgent);
+    const result = await sendAttempt(target.url, headers, row.body, {
+      timeoutMs: target.timeoutMs,
+      signal: this.abort.signal,
+      guard: { allowPrivate: wh.allow_private_targets, allowed: wh.allowed_targets },
+      capture: wh.response_capture,
+      secrets: secretsOf(target, config),
+    });
+    // Cut short by shutdown: not an attempt; the lease is released and it is sent again later.
+    if (this.abort.signal.aborted) return;
+    this.finish(this.settle(lane, target, row, token, attempt, startedAt, result));
+  }
+
+  /** Applies an attempt's outcome to the target's state and turns it into the row update. */
+  private settle(lane: Lane, target: Target, row: sql.ClaimedRow, token: string, attempt: number, startedAt: number, r: AttemptResult): Finished {
+    const now = this.ctx.clock.now();
+    const st = lane.st;
+    const outcome = decide(target, r, attempt, row.max_attempts);
     const record: sql.AttemptRecord = {
       delivery_id: row.id,
       subscriber_id: target.id,
       attempt,
       started_at: startedAt,
-      duration_ms: duration,
-      status_code: status,
-      outcome: "delivered",
-      error,
-      response,
+      duration_ms: r.durationMs,
+      status_code: r.status,
+      outcome: outcome.kind === "delivered" ? "delivered" : outcome.kind,
+      error: outcome.kind === "delivered" ? null : outcome.error,
+      response: r.response,
     };
-    const done = this.ctx.clock.now();
-
-    if (status !== null && status >= 200 && status < 300 && error === null) {
-      this.noteSuccess(st, done);
-      jctx.onComplete((w) => {
-        sql.insertAttempt(w, record);
-        sql.markDelivered(w, row.id, attempt, status, done);
-      });
-      return;
+    const update: sql.DeliveryUpdate = { id: row.id, token, status: "delivered", attempts: attempt, last_status: r.status, last_error: null, next_attempt_at: null };
+    if (outcome.kind === "delivered") {
+      st.consecutiveFailures = 0;
+      st.lastSuccessAt = now;
+      st.openUntil = 0;
+      st.attempts.delivered = (st.attempts.delivered ?? 0) + 1;
+      return { update, record, row, outcome: "delivered" };
     }
-
-    // Not delivered: decide retry, failed, disabled or dead.
-    if (status !== null && error === null) record.error = error = `HTTP ${status}`;
-    const retryable = !refused && (status === null || status >= 500 || (target.retry4xx && (status === 408 || status === 429)));
-    // Only failures that say "the endpoint is not working" count towards the circuit breaker.
-    const tripped = this.noteFailure(st, done, error!, retryable && target.breaker ? cb.failure_threshold : Infinity, cb.cooldown, retryable);
-    if (status === 410 && target.id !== JOBS_TARGET) {
-      record.outcome = "disabled";
-      throw new FinalAttempt(error!, { record, deliveryStatus: "failed", nextAttemptAt: null, disable: { reason: `HTTP 410 Gone on delivery ${row.id}`, url: target.url } });
+    const cb = this.ctx.config().webhooks.circuit_breaker;
+    if (outcome.countsForBreaker) st.consecutiveFailures++;
+    st.lastFailureAt = now;
+    st.lastError = outcome.error;
+    st.attempts.failed = (st.attempts.failed ?? 0) + 1;
+    const tripped = target.breaker && outcome.countsForBreaker && st.consecutiveFailures >= cb.failure_threshold;
+    if (tripped) st.openUntil = now + cb.cooldown;
+    update.last_error = outcome.error.slice(0, 2000);
+    switch (outcome.kind) {
+      case "retry": {
+        const delay = tripped ? Math.max(outcome.delayMs, st.openUntil - now) : outcome.delayMs;
+        update.status = "retrying";
+        update.next_attempt_at = now + delay;
+        this.armTimer(lane, now + delay);
+        break;
+      }
+      case "dead":
+        update.status = "dead";
+        update.last_error = `${outcome.error} (attempt ${attempt} of ${row.max_attempts}: exhausted)`.slice(0, 2000);
+        break;
+      case "failed":
+        update.status = "failed";
+        break;
+      case "disabled":
+        update.status = "failed";
+        return { update, record, row, outcome: "disabled", disable: { reason: `HTTP 410 Gone on delivery ${row.id}`, url: target.url } };
     }
-    if (!retryable) {
-      record.outcome = "failed";
-      throw new FinalAttempt(error!, { record, deliveryStatus: "failed", nextAttemptAt: null });
-    }
-    if (attempt >= row.max_attempts) {
-      record.outcome = "dead";
-      throw new FinalAttempt(`${error} (attempt ${attempt} of ${row.max_attempts}: exhausted)`, { record, deliveryStatus: "dead", nextAttemptAt: null });
-    }
-    record.outcome = "retry";
-    let delay = retryAfterMs !== null ? Math.min(retryAfterMs, MAX_RETRY_AFTER_MS) : target.delayMs(attempt);
-    if (tripped) delay = Math.max(delay, st.openUntil - done);
-    throw new RetryAttempt(error!, delay, { record, deliveryStatus: "retrying", nextAttemptAt: done + delay });
+    return { update, record, row, outcome: outcome.kind };
   }
 
-  private headers(target: Target, row: sql.DeliveryRow, attempt: number): Record<string, string> {
-    const h: Record<string, string> = { "content-type": "application/json", "user-agent": this.userAgent };
-    if (target.fullHeaders) {
-      Object.assign(h, target.headers);
-      h["content-type"] = "application/json";
-      h["user-agent"] = this.userAgent;
-      h["x-event-name"] = row.event_name;
-      if (row.event_id) h["x-event-id"] = row.event_id;
-      h["x-delivery-attempt"] = String(attempt);
-      if (target.apiKey) h.authorization = `Bearer ${target.apiKey}`;
-    }
-    if (target.secret) {
-      h["x-signature"] = hexSignature(target.secret, row.body);
-      if (target.fullHeaders) {
-        // Wall-clock seconds (not ctx.clock): receivers check it against their own clock.
-        const ts = Math.floor(Date.now() / 1000);
-        h["webhook-id"] = row.id;
-        h["webhook-timestamp"] = String(ts);
-        h["webhook-signature"] = standardSignature(this.keyOf(target.secret), row.id, ts, row.body);
+  private finish(f: Finished): void {
+    this.finished.push(f);
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    let batch: Finished[] = [];
+    // The closure runs when the group commit runs, and takes every outcome that arrived until then.
+    this.ctx.store
+      .write((db) => {
+        this.flushQueued = false;
+        batch = this.finished;
+        this.finished = [];
+        this.apply(db, batch);
+      })
+      .catch((err) => {
+        // Not recorded (the rows keep their leases): try again shortly rather than lose the outcomes.
+        this.ctx.log.error({ err, outcomes: batch.length }, "recording webhook outcomes failed; retrying in 1 s");
+        setTimeout(() => batch.forEach((f) => this.finish(f)), 1000).unref?.();
+      });
+  }
+
+  /** The batch write: every update in one statement, every attempt record in another, then the operational events. */
+  private apply(db: Db, batch: Finished[]): void {
+    const now = this.ctx.clock.now();
+    const held = sql.finishDeliveries(db, batch.map((f) => f.update), now);
+    const kept = batch.filter((f) => held.has(f.update.id));
+    if (kept.length < batch.length) this.ctx.log.warn({ lost: batch.length - kept.length }, "webhook delivery leases were lost before their outcome was recorded");
+    sql.insertAttempts(db, kept.flatMap((f) => (f.record ? [f.record] : [])));
+    for (const f of kept) {
+      if (f.disable && !this.disabled.has(f.row.subscriber_id)) this.disable(db, f.row, f.disable, now);
+      if (f.outcome === "dead") {
+        this.ctx.bus.publish(db, {
+          name: "delivery.exhausted",
+          data: {
+            delivery_id: f.row.id,
+            subscriber_id: f.row.subscriber_id,
+            event_id: f.row.event_id,
+            event_name: f.row.event_name,
+            attempts: f.update.attempts,
+            last_error: (f.record?.error ?? f.update.last_error ?? "").slice(0, 500),
+          },
+        });
       }
     }
-    return h;
   }
 
-  // The decoded Standard Webhooks key per secret (decoding a base64 secret on every attempt is waste).
-  private keys = new Map<string, Buffer>();
-  private keyOf(secret: string): Buffer {
-    let key = this.keys.get(secret);
-    if (!key) {
-      if (this.keys.size > 1000) this.keys.clear(); // secrets only change on reload: keep the map bounded
-      this.keys.set(secret, (key = standardKey(secret)));
-    }
-    return key;
+  private disable(db: Db, row: sql.ClaimedRow, d: { reason: string; url: string }, now: number): void {
+    sql.setDisabled(db, row.subscriber_id, true, d.reason, d.url, now);
+    this.disabled.set(row.subscriber_id, { at: now, reason: d.reason, url: d.url });
+    this.matchCache.clear();
+    this.ctx.log.warn({ subscriber: row.subscriber_id }, "webhook subscriber disabled: it answered 410 Gone");
+    this.ctx.bus.publish(db, { name: "subscriber.disabled", data: { subscriber_id: row.subscriber_id, reason: d.reason, delivery_id: row.id } });
   }
 
-  private noteSuccess(st: TargetState, now: number): void {
-    st.consecutiveFailures = 0;
-    st.lastSuccessAt = now;
-    st.openUntil = 0;
-    st.attempts.delivered = (st.attempts.delivered ?? 0) + 1;
-  }
-
-  /** Counts a failure; returns true when this failure opened (or re-opened) the circuit. */
-  private noteFailure(st: TargetState, now: number, error: string, threshold: number, cooldown: number, counts: boolean): boolean {
-    if (counts) st.consecutiveFailures++;
-    st.lastFailureAt = now;
-    st.lastError = error;
-    st.attempts.failed = (st.attempts.failed ?? 0) + 1;
-    if (st.consecutiveFailures >= threshold) {
-      st.openUntil = now + cooldown;
-      return true;
+  /** Stops claiming; attempts still running at the deadline are cut short and their deliveries released. */
+  async stop(deadlineMs: number): Promise<void> {
+    this.running = false;
+    for (const lane of this.lanes.values()) if (lane.timer) clearTimeout(lane.timer);
+    if (this.inFlight.size) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([Promise.allSettled([...this.inFlight.values()]), new Promise((r) => (timer = setTimeout(r, deadlineMs)))]);
+      clearTimeout(timer);
     }
-    return false;
-  }
-
-  /** The queue's onFail: records the attempt and its effect in the transaction that reschedules or buries the job. */
-  private recordFailure(db: Db, job: Job<{ d: string }>, error: Error): void {
-    const outcome = (error as RetryAttempt | FinalAttempt).outcome as Outcome | undefined;
-    const now = this.ctx.clock.now();
-    if (!outcome) {
-      this.ctx.log.error({ err: error, delivery: job.payload.d }, "webhook attempt failed unexpectedly");
-      return;
-    }
-    const row = sql.getDelivery(db, job.payload.d);
-    if (!row) return;
-    if (outcome.deferred) {
-      sql.setNextAttempt(db, row.id, outcome.nextAttemptAt!, now);
-      return;
-    }
-    const rec = outcome.record;
-    if (rec) sql.insertAttempt(db, rec);
-    sql.updateDeliveryAfterAttempt(db, row.id, outcome.deliveryStatus!, rec ? rec.attempt : row.attempts, rec?.status_code ?? row.last_status, error.message.slice(0, 2000), outcome.nextAttemptAt, now);
-    const st = this.state.get(row.subscriber_id);
-    if (st && st.openUntil > now) sql.deferKind(db, this.kindOf(row.subscriber_id), st.openUntil);
-    if (outcome.disable && !this.disabled.has(row.subscriber_id)) {
-      sql.setDisabled(db, row.subscriber_id, true, outcome.disable.reason, outcome.disable.url, now);
-      this.disabled.set(row.subscriber_id, { at: now, reason: outcome.disable.reason, url: outcome.disable.url });
-      this.matchCache.clear();
-      this.ctx.log.warn({ subscriber: row.subscriber_id }, "webhook subscriber disabled: it answered 410 Gone");
-      this.ctx.bus.publish(db, {
-        name: "subscriber.disabled",
-        data: { subscriber_id: row.subscriber_id, reason: outcome.disable.reason, delivery_id: row.id },
-      });
-    }
-    if (outcome.deliveryStatus === "dead") {
-      this.ctx.bus.publish(db, {
-        name: "delivery.exhausted",
-        data: {
-          delivery_id: row.id,
-          subscriber_id: row.subscriber_id,
-          event_id: row.event_id,
-          event_name: row.event_name,
-          attempts: rec?.attempt ?? row.attempts,
-          last_error: error.message.slice(0, 500),
-        },
-      });
+    const left = [...this.inFlight.keys()];
+    if (left.length) {
+      this.abort.abort(new Error("shutting down"));
+      await Promise.allSettled([...this.inFlight.values()]);
+      this.ctx.store.flush();
+      this.ctx.store.writeNow((db) => sql.releaseLeases(db, left));
+      this.ctx.log.warn({ released: left.length }, "released webhook deliveries still in flight at the shutdown deadline");
     }
   }
 }
