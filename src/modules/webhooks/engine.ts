@@ -17,6 +17,9 @@ export const KIND_PREFIX = "webhook:";
 const LEASE_MARGIN_MS = 3_600_000;
 // A due time further away than this is found by the engine's sweep instead of a long timer.
 const MAX_TIMER_MS = 60_000;
+// Fresh deliveries per target handed straight to its lane (leased at insert, no claim statement);
+// past this many the rest wait in the table and are claimed from there.
+const HANDOFF_CAP = 4096;
 
 /** The URL without user:password (for API answers and logs). */
 export function publicUrl(url: string): string {
@@ -48,8 +51,12 @@ interface Lane {
   target: Target | null;
   st: TargetState;
   inFlight: number;
-  /** There may be due deliveries nobody claimed yet. */
-  wanted: boolean;
+  /** The table may have due deliveries of this target that nobody leased yet. */
+  sqlDue: boolean;
+  /** Fresh deliveries leased to this process at insert, waiting in memory for a slot (committed ones only). */
+  handoff: sql.ClaimedRow[];
+  /** Inserted leased in a group commit that has not settled yet (a soft count, reset per commit). */
+  reserved: number;
   bucket: TokenBucket | null;
   timer: ReturnType<typeof setTimeout> | null;
   timerAt: number;
@@ -92,6 +99,8 @@ export class WebhookEngine {
   private running = false;
   private abort = new AbortController();
   private inFlight = new Map<string, Promise<void>>();
+  /** The lease token of deliveries handed over in memory at insert. */
+  private handoffToken = `mem_${crypto.randomUUID()}`;
   private userAgent: string;
 
   constructor(private ctx: AppContext) {
@@ -110,7 +119,8 @@ export class WebhookEngine {
     for (const id of sql.openTargets(db)) this.lane(id);
     this.ctx.store.onCommit(() => {
       if (this.toWake.size === 0) return;
-      for (const id of this.toWake) this.lane(id).wanted = true;
+      for (const lane of this.lanes.values()) lane.reserved = 0;
+      for (const id of this.toWake) this.lane(id).sqlDue = true;
       this.toWake.clear();
       this.schedulePump();
     });
@@ -126,7 +136,7 @@ export class WebhookEngine {
 
   /** Every target looks for due deliveries (the sweep, and tests that move the clock). */
   wakeAll(): void {
-    for (const lane of this.lanes.values()) lane.wanted = true;
+    for (const lane of this.lanes.values()) lane.sqlDue = true;
     this.schedulePump();
   }
 
@@ -143,7 +153,9 @@ export class WebhookEngine {
         target,
         st: { consecutiveFailures: 0, lastSuccessAt: null, lastFailureAt: null, lastError: null, openUntil: 0, probing: false, attempts: {} },
         inFlight: 0,
-        wanted: true,
+        sqlDue: true,
+        handoff: [],
+        reserved: 0,
         bucket: null,
         timer: null,
         timerAt: 0,
@@ -205,7 +217,7 @@ export class WebhookEngine {
     const lane = this.lanes.get(id);
     const b = lane?.bucket;
     if (!b) return { max_rate: 0, rate_limited: false, rate_limit_waits: 0 };
-    return { max_rate: b.rate, rate_limited: b.available(this.ctx.clock.now()) < 1 && lane!.wanted, rate_limit_waits: b.waits };
+    return { max_rate: b.rate, rate_limited: b.available(this.ctx.clock.now()) < 1 && (lane!.sqlDue || lane!.handoff.length > 0), rate_limit_waits: b.waits };
   }
 
   private matching(name: string): Target[] {
@@ -228,9 +240,8 @@ export class WebhookEngine {
     for (const t of this.matching(event.name)) {
       if (about !== undefined && t.id === about) continue;
       rows.push({ id: `msg_${Bun.randomUUIDv7()}`, event_id: event.id, event_name: event.name, subscriber_id: t.id, url: null, body, max_attempts: t.maxAttempts });
-      this.toWake.add(t.id);
     }
-    sql.insertDeliveries(db, rows, now);
+    this.insert(db, rows, now);
     return true;
   }
 
@@ -238,9 +249,33 @@ export class WebhookEngine {
   createJobWebhook(db: Db, url: string, eventName: string, body: string): string {
     const id = `msg_${Bun.randomUUIDv7()}`;
     const t = this.lane(JOBS_TARGET).target!;
-    sql.insertDeliveries(db, [{ id, event_id: null, event_name: eventName, subscriber_id: JOBS_TARGET, url, body, max_attempts: t.maxAttempts }], this.ctx.clock.now());
-    this.toWake.add(JOBS_TARGET);
+    this.insert(db, [{ id, event_id: null, event_name: eventName, subscriber_id: JOBS_TARGET, url, body, max_attempts: t.maxAttempts }], this.ctx.clock.now());
     return id;
+  }
+
+  /**
+   * Inserts new deliveries (one multi-row INSERT). While a target's hand-off has room they are
+   * inserted already leased to this process and, once the write is on disk, go to the lane in
+   * memory: a fresh delivery costs no claim statement. The rest wait in the table for a claim.
+   */
+  private insert(db: Db, rows: sql.NewDelivery[], now: number): void {
+    if (rows.length === 0) return;
+    const handed: Array<{ lane: Lane; row: sql.ClaimedRow }> = [];
+    for (const r of rows) {
+      const lane = this.lane(r.subscriber_id);
+      if (lane.handoff.length + lane.reserved < HANDOFF_CAP) {
+        lane.reserved++;
+        r.lease = { token: this.handoffToken, until: now + (lane.target?.timeoutMs ?? 0) + LEASE_MARGIN_MS };
+        handed.push({ lane, row: { id: r.id, event_id: r.event_id, event_name: r.event_name, subscriber_id: r.subscriber_id, url: r.url, body: r.body, attempts: 0, max_attempts: r.max_attempts } });
+      } else this.toWake.add(r.subscriber_id);
+    }
+    sql.insertDeliveries(db, rows, now);
+    if (handed.length === 0) return;
+    // Only a committed delivery is sent; if this write rolls back the callback never runs.
+    this.ctx.store.afterCommit(() => {
+      for (const h of handed) h.lane.handoff.push(h.row);
+      this.schedulePump();
+    });
   }
 
   /** Puts a failed, dead (or delivered) delivery back to pending with a fresh attempt budget; same body, same webhook-id. */
@@ -298,52 +333,68 @@ export class WebhookEngine {
     lane.timerAt = at;
     lane.timer = setTimeout(() => {
       lane.timer = null;
-      lane.wanted = true;
+      lane.sqlDue = true;
       this.schedulePump();
     }, delay);
     lane.timer.unref?.();
   }
 
   /**
-   * Claims for every lane that wants work, in one transaction. A claim needs no fsync of its
-   * own: a lease lost in a crash is released at the next start and the delivery is sent again.
+   * Starts what every lane may start now: fresh deliveries handed over in memory, and due ones
+   * claimed from the table (one UPDATE … RETURNING per lane, all lanes in one transaction; when
+   * both wait, the table gets half the slots so retries are never starved). A claim needs no
+   * fsync of its own: a lease lost in a crash is released at the next start and sent again.
    */
   private pump(): void {
     this.pumpQueued = false;
     if (!this.running) return;
     const now = this.ctx.clock.now();
-    const plans: Array<{ lane: Lane; limit: number }> = [];
+    const plans: Array<{ lane: Lane; free: number; fromTable: number }> = [];
     for (const lane of this.lanes.values()) {
-      if (!lane.wanted) continue;
-      const limit = this.allowance(lane, now);
-      if (limit > 0) plans.push({ lane, limit });
+      if (!lane.sqlDue && lane.handoff.length === 0) continue;
+      const free = this.allowance(lane, now);
+      if (free <= 0) continue;
+      const fromTable = !lane.sqlDue ? 0 : lane.handoff.length === 0 ? free : Math.ceil(free / 2);
+      plans.push({ lane, free, fromTable });
     }
     if (plans.length === 0) return;
     const token = crypto.randomUUID();
-    let claimed: Array<{ rows: sql.ClaimedRow[]; next: number | null }>;
-    try {
-      claimed = this.ctx.store.writeNow((db) =>
-        plans.map(({ lane, limit }) => {
-          const leaseUntil = now + (lane.target?.timeoutMs ?? 0) + LEASE_MARGIN_MS;
-          const rows = sql.claimDue(db, lane.id, limit, token, leaseUntil, now);
-          return { rows, next: rows.length < limit ? sql.nextDue(db, lane.id) : null };
-        }),
-      );
-    } catch (err) {
-      this.ctx.log.error({ err }, "claiming webhook deliveries failed");
-      for (const { lane } of plans) this.armTimer(lane, now + 1000);
-      return;
+    const claims = plans.filter((p) => p.fromTable > 0);
+    let claimed = new Map<Lane, { rows: sql.ClaimedRow[]; next: number | null }>();
+    if (claims.length) {
+      try {
+        claimed = this.ctx.store.writeNow((db) => {
+          const out = new Map<Lane, { rows: sql.ClaimedRow[]; next: number | null }>();
+          for (const { lane, fromTable } of claims) {
+            const leaseUntil = now + (lane.target?.timeoutMs ?? 0) + LEASE_MARGIN_MS;
+            const rows = sql.claimDue(db, lane.id, fromTable, token, leaseUntil, now);
+            out.set(lane, { rows, next: rows.length < fromTable ? sql.nextDue(db, lane.id) : null });
+          }
+          return out;
+        });
+      } catch (err) {
+        this.ctx.log.error({ err }, "claiming webhook deliveries failed");
+        for (const { lane } of claims) this.armTimer(lane, now + 1000);
+      }
     }
-    plans.forEach(({ lane, limit }, i) => {
-      const { rows, next } = claimed[i]!;
-      // Saturated: more may be due, and a finishing attempt pumps again.
-      lane.wanted = rows.length === limit;
-      if (rows.length < limit && next !== null) this.armTimer(lane, next);
-      lane.bucket?.take(rows.length, now);
-      const probe = lane.st.openUntil > 0 && rows.length > 0;
+    for (const { lane, free, fromTable } of plans) {
+      const c = claimed.get(lane);
+      if (c) {
+        // Fewer than asked: nothing else is due in the table until `next`.
+        if (c.rows.length < fromTable) {
+          lane.sqlDue = false;
+          if (c.next !== null) this.armTimer(lane, c.next);
+        }
+      }
+      const fromMemory = lane.handoff.splice(0, free - (c?.rows.length ?? 0));
+      const started = (c?.rows.length ?? 0) + fromMemory.length;
+      if (started === 0) continue;
+      lane.bucket?.take(started, now);
+      const probe = lane.st.openUntil > 0;
       if (probe) lane.st.probing = true;
-      for (const row of rows) this.launch(lane, row, token, probe);
-    });
+      for (const row of c?.rows ?? []) this.launch(lane, row, token, probe);
+      for (const row of fromMemory) this.launch(lane, row, this.handoffToken, probe);
+    }
   }
 
   private launch(lane: Lane, row: sql.ClaimedRow, token: string, probe: boolean): void {
@@ -354,7 +405,6 @@ export class WebhookEngine {
         if (probe) lane.st.probing = false;
         lane.inFlight--;
         this.inFlight.delete(row.id);
-        lane.wanted = true;
         this.schedulePump();
       });
     this.inFlight.set(row.id, p);
@@ -385,11 +435,19 @@ export class WebhookEngine {
       signal: this.abort.signal,
       guard: { allowPrivate: wh.allow_private_targets, allowed: wh.allowed_targets },
       capture: wh.response_capture,
-      secrets: secretsOf(target, config),
+      secrets: this.secretsFor(lane.target!, config),
     });
     // Cut short by shutdown: not an attempt; the lease is released and it is sent again later.
     if (this.abort.signal.aborted) return;
     this.finish(this.settle(lane, target, row, token, attempt, startedAt, result));
+  }
+
+  // Per target object: a reload builds new targets, so the list follows secret and token changes.
+  private secretLists = new WeakMap<Target, string[]>();
+  private secretsFor(t: Target, config: Config): string[] {
+    let list = this.secretLists.get(t);
+    if (!list) this.secretLists.set(t, (list = secretsOf(t, config)));
+    return list;
   }
 
   /** Applies an attempt's outcome to the target's state and turns it into the row update. */
@@ -512,9 +570,13 @@ export class WebhookEngine {
     if (left.length) {
       this.abort.abort(new Error("shutting down"));
       await Promise.allSettled([...this.inFlight.values()]);
-      this.ctx.store.flush();
-      this.ctx.store.writeNow((db) => sql.releaseLeases(db, left));
       this.ctx.log.warn({ released: left.length }, "released webhook deliveries still in flight at the shutdown deadline");
+    }
+    // Deliveries handed over but not started, and those cut short, are due again at the next start.
+    const waiting = [...this.lanes.values()].flatMap((l) => l.handoff.splice(0).map((r) => r.id));
+    if (left.length || waiting.length) {
+      this.ctx.store.flush();
+      this.ctx.store.writeNow((db) => sql.releaseLeases(db, [...left, ...waiting]));
     }
   }
 }

@@ -46,6 +46,8 @@ export interface NewDelivery {
   url: string | null;
   body: string;
   max_attempts: number;
+  /** Inserted already leased (handed to the engine in memory). */
+  lease?: { token: string; until: number };
 }
 
 /** The state a finished attempt (or a delivery that cannot be attempted) leaves its delivery in. */
@@ -65,15 +67,15 @@ export function insertEvent(db: Db, id: string, name: string, envelope: string, 
 
 const INSERT_CHUNK = 32;
 const insertSql = (n: number) =>
-  `INSERT INTO webhook_deliveries (id, event_id, event_name, subscriber_id, url, body, status, attempts, max_attempts, next_attempt_at, created_at, updated_at) VALUES ` +
-  Array.from({ length: n }, () => "(?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?, ?)").join(", ");
+  `INSERT INTO webhook_deliveries (id, event_id, event_name, subscriber_id, url, body, status, attempts, max_attempts, next_attempt_at, lease_token, lease_until, created_at, updated_at) VALUES ` +
+  Array.from({ length: n }, () => "(?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?, ?, ?, ?)").join(", ");
 
-/** The fan-out of one event (or one job webhook): one multi-row INSERT per 32 deliveries. */
+/** The fan-out of one event (or one job webhook): one multi-row INSERT per 32 deliveries, each leased or not. */
 export function insertDeliveries(db: Db, rows: NewDelivery[], now: number): void {
   for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
     const chunk = rows.slice(i, i + INSERT_CHUNK);
     const params: unknown[] = [];
-    for (const d of chunk) params.push(d.id, d.event_id, d.event_name, d.subscriber_id, d.url, d.body, d.max_attempts, now, now, now);
+    for (const d of chunk) params.push(d.id, d.event_id, d.event_name, d.subscriber_id, d.url, d.body, d.max_attempts, now, d.lease?.token ?? null, d.lease?.until ?? null, now, now);
     prepared(db, insertSql(chunk.length)).run(...params);
   }
 }
