@@ -235,7 +235,7 @@ export class WebhooksService {
     });
   }
 
-  /** Retention: delivered deliveries (with attempts) and events without deliveries, in small batches. */
+  /** Retention: delivered deliveries (with attempts) and events past the period, in small batches. */
   async prune(): Promise<{ deliveries: number; events: number }> {
     const before = this.ctx.clock.now() - this.ctx.config().webhooks.retention;
     let deliveries = 0;

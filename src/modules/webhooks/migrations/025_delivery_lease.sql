@@ -11,3 +11,6 @@ UPDATE webhook_deliveries SET next_attempt_at = coalesce(next_attempt_at, create
 -- One-time hand-over: the queue jobs that used to drive these deliveries (kind webhook:<id>) are
 -- obsolete; their deliveries are picked up from this table.
 DELETE FROM jobs WHERE kind LIKE 'webhook:%';
+-- Events are kept for publish idempotency only (a delivery carries its own body), so nothing looks
+-- deliveries up by event any more: one index entry less per delivery.
+DROP INDEX webhook_deliveries_event;
