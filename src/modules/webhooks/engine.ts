@@ -3,14 +3,16 @@ import { matchesPattern, type EventEnvelope } from "../../events/bus";
 import type { Db } from "../../store/sqlite";
 import type { Config } from "../../config/schema";
 import type { SubscriberConfig } from "./config";
-import { decide, type Outcome } from "./outcome";
-import { TokenBucket } from "./rate-limit";
-import { sendAttempt, type AttemptResult } from "./send";
+import { allowance, newLane, noteOutcome, setTarget, type Lane, type TargetState } from "./lane";
+import { decide } from "./outcome";
+import { finished, notAttempted, OutcomeRecorder, type Finished } from "./recorder";
+import { sendAttempt } from "./send";
 import { deliveryHeaders } from "./signing";
 import { JOBS_TARGET, jobsTarget, secretsOf, subscriberTarget, type Target } from "./targets";
 import * as sql from "./sql";
 
 export { JOBS_TARGET, JOB_WEBHOOK_SCHEDULE_MS } from "./targets";
+export type { TargetState } from "./lane";
 /** Queue kinds webhook deliveries had before the deliveries table became their queue (ops still points such requests to the delivery routes). */
 export const KIND_PREFIX = "webhook:";
 // A lease outlives any attempt (timeout + this); leases of a stopped process are released at start.
@@ -31,44 +33,6 @@ export function publicUrl(url: string): string {
   } catch {
     return "";
   }
-}
-
-/** Per-target runtime state: circuit breaker, last outcomes, attempt counters (memory, rebuilt at start). */
-export interface TargetState {
-  consecutiveFailures: number;
-  lastSuccessAt: number | null;
-  lastFailureAt: number | null;
-  lastError: string | null;
-  openUntil: number;
-  probing: boolean;
-  attempts: Record<string, number>;
-}
-
-/** One lane per target: its in-flight count (the concurrency cap), rate limit and wake-up timer. */
-interface Lane {
-  id: string;
-  /** null: the subscriber is no longer configured (its open deliveries are failed when claimed). */
-  target: Target | null;
-  st: TargetState;
-  inFlight: number;
-  /** The table may have due deliveries of this target that nobody leased yet. */
-  sqlDue: boolean;
-  /** Fresh deliveries leased to this process at insert, waiting in memory for a slot (committed ones only). */
-  handoff: sql.ClaimedRow[];
-  /** Inserted leased in a group commit that has not settled yet (a soft count, reset per commit). */
-  reserved: number;
-  bucket: TokenBucket | null;
-  timer: ReturnType<typeof setTimeout> | null;
-  timerAt: number;
-}
-
-/** A finished attempt (or a delivery that cannot be attempted) waiting for the batched write. */
-interface Finished {
-  update: sql.DeliveryUpdate;
-  record: sql.AttemptRecord | null;
-  row: sql.ClaimedRow;
-  outcome: Outcome["kind"];
-  disable?: { reason: string; url: string };
 }
 
 export interface ReplayResult {
@@ -93,8 +57,7 @@ export class WebhookEngine {
   private loggedEmpty = new Set<string>();
   private matchCache = new Map<string, Target[]>();
   private toWake = new Set<string>();
-  private finished: Finished[] = [];
-  private flushQueued = false;
+  private recorder: OutcomeRecorder;
   private pumpQueued = false;
   private running = false;
   private abort = new AbortController();
@@ -105,6 +68,7 @@ export class WebhookEngine {
 
   constructor(private ctx: AppContext) {
     this.userAgent = `ferry/${ctx.version}`;
+    this.recorder = new OutcomeRecorder(ctx, (db, f, now) => this.disable(db, f, now));
   }
 
   init(): void {
@@ -119,7 +83,6 @@ export class WebhookEngine {
     for (const id of sql.openTargets(db)) this.lane(id);
     this.ctx.store.onCommit(() => {
       if (this.toWake.size === 0) return;
-      for (const lane of this.lanes.values()) lane.reserved = 0;
       for (const id of this.toWake) this.lane(id).sqlDue = true;
       this.toWake.clear();
       this.schedulePump();
@@ -148,28 +111,9 @@ export class WebhookEngine {
     let lane = this.lanes.get(id);
     if (!lane) {
       const target = id === JOBS_TARGET ? jobsTarget(this.ctx.config()) : (this.targets.get(id) ?? null);
-      lane = {
-        id,
-        target,
-        st: { consecutiveFailures: 0, lastSuccessAt: null, lastFailureAt: null, lastError: null, openUntil: 0, probing: false, attempts: {} },
-        inFlight: 0,
-        sqlDue: true,
-        handoff: [],
-        reserved: 0,
-        bucket: null,
-        timer: null,
-        timerAt: 0,
-      };
-      this.lanes.set(id, lane);
-      this.setRate(lane);
+      this.lanes.set(id, (lane = newLane(id, target, this.ctx.clock.now())));
     }
     return lane;
-  }
-
-  private setRate(lane: Lane): void {
-    const rate = lane.target?.maxRate ?? 0;
-    if (rate === 0) lane.bucket = null;
-    else if (lane.bucket?.rate !== rate) lane.bucket = new TokenBucket(rate, this.ctx.clock.now());
   }
 
   /** (Re)builds the targets from config (start and SIGHUP): secrets, rates, caps apply at once. */
@@ -196,10 +140,7 @@ export class WebhookEngine {
     }
     this.targets = next;
     this.matchCache.clear();
-    for (const lane of this.lanes.values()) {
-      lane.target = lane.id === JOBS_TARGET ? jobsTarget(config) : (next.get(lane.id) ?? null);
-      this.setRate(lane);
-    }
+    for (const lane of this.lanes.values()) setTarget(lane, lane.id === JOBS_TARGET ? jobsTarget(config) : (next.get(lane.id) ?? null), this.ctx.clock.now());
     for (const id of next.keys()) this.lane(id);
     if (this.running) this.wakeAll();
   }
@@ -273,7 +214,10 @@ export class WebhookEngine {
     if (handed.length === 0) return;
     // Only a committed delivery is sent; if this write rolls back the callback never runs.
     this.ctx.store.afterCommit(() => {
-      for (const h of handed) h.lane.handoff.push(h.row);
+      for (const h of handed) {
+        h.lane.handoff.push(h.row);
+        h.lane.reserved = Math.max(0, h.lane.reserved - 1);
+      }
       this.schedulePump();
     });
   }
@@ -297,32 +241,6 @@ export class WebhookEngine {
     if (this.pumpQueued || !this.running) return;
     this.pumpQueued = true;
     setImmediate(() => this.pump());
-  }
-
-  /** How many deliveries a lane may start now; arms its timer when it has to wait. */
-  private allowance(lane: Lane, now: number): number {
-    let free = (lane.target?.concurrency ?? 16) - lane.inFlight;
-    if (free <= 0) return 0; // a finishing attempt wakes it
-    const st = lane.st;
-    if (st.openUntil > 0) {
-      if (now < st.openUntil) return this.waitUntil(lane, st.openUntil);
-      if (st.probing) return 0; // the half-open probe's outcome decides
-      free = 1;
-    }
-    if (lane.bucket) {
-      const tokens = lane.bucket.available(now);
-      if (tokens < 1) {
-        lane.bucket.waits++;
-        return this.waitUntil(lane, lane.bucket.nextTokenAt(now));
-      }
-      free = Math.min(free, tokens);
-    }
-    return free;
-  }
-
-  private waitUntil(lane: Lane, at: number): 0 {
-    this.armTimer(lane, at);
-    return 0;
   }
 
   private armTimer(lane: Lane, at: number): void {
@@ -352,7 +270,8 @@ export class WebhookEngine {
     const plans: Array<{ lane: Lane; free: number; fromTable: number }> = [];
     for (const lane of this.lanes.values()) {
       if (!lane.sqlDue && lane.handoff.length === 0) continue;
-      const free = this.allowance(lane, now);
+      const { free, waitUntil } = allowance(lane, now);
+      if (waitUntil !== undefined) this.armTimer(lane, waitUntil);
       if (free <= 0) continue;
       const fromTable = !lane.sqlDue ? 0 : lane.handoff.length === 0 ? free : Math.ceil(free / 2);
       plans.push({ lane, free, fromTable });
@@ -422,9 +341,7 @@ export class WebhookEngine {
   /** One HTTP attempt of one claimed delivery; its outcome joins the next batched write. */
   private async attempt(lane: Lane, row: sql.ClaimedRow, token: string): Promise<void> {
     const target = this.resolve(lane, row);
-    if (typeof target === "string") {
-      return this.finish({ update: { id: row.id, token, status: "failed", attempts: row.attempts, last_status: null, last_error: target, next_attempt_at: null }, record: null, row, outcome: "failed" });
-    }
+    if (typeof target === "string") return this.recorder.add(notAttempted(row, token, target));
     const config = this.ctx.config();
     const wh = config.webhooks;
     const attempt = row.attempts + 1;
@@ -439,7 +356,16 @@ export class WebhookEngine {
     });
     // Cut short by shutdown: not an attempt; the lease is released and it is sent again later.
     if (this.abort.signal.aborted) return;
-    this.finish(this.settle(lane, target, row, token, attempt, startedAt, result));
+    const outcome = decide(target, result, attempt, row.max_attempts);
+    const now = this.ctx.clock.now();
+    const tripped = noteOutcome(lane.st, target, outcome, wh.circuit_breaker, now);
+    let retryAt: number | null = null;
+    if (outcome.kind === "retry") {
+      // A retry never comes before the circuit lets attempts through again.
+      retryAt = now + (tripped ? Math.max(outcome.delayMs, lane.st.openUntil - now) : outcome.delayMs);
+      this.armTimer(lane, retryAt);
+    }
+    this.recorder.add(finished(row, token, { n: attempt, startedAt, targetId: target.id, url: target.url }, result, outcome, retryAt));
   }
 
   // Per target object: a reload builds new targets, so the list follows secret and token changes.
@@ -450,106 +376,10 @@ export class WebhookEngine {
     return list;
   }
 
-  /** Applies an attempt's outcome to the target's state and turns it into the row update. */
-  private settle(lane: Lane, target: Target, row: sql.ClaimedRow, token: string, attempt: number, startedAt: number, r: AttemptResult): Finished {
-    const now = this.ctx.clock.now();
-    const st = lane.st;
-    const outcome = decide(target, r, attempt, row.max_attempts);
-    const record: sql.AttemptRecord = {
-      delivery_id: row.id,
-      subscriber_id: target.id,
-      attempt,
-      started_at: startedAt,
-      duration_ms: r.durationMs,
-      status_code: r.status,
-      outcome: outcome.kind === "delivered" ? "delivered" : outcome.kind,
-      error: outcome.kind === "delivered" ? null : outcome.error,
-      response: r.response,
-    };
-    const update: sql.DeliveryUpdate = { id: row.id, token, status: "delivered", attempts: attempt, last_status: r.status, last_error: null, next_attempt_at: null };
-    if (outcome.kind === "delivered") {
-      st.consecutiveFailures = 0;
-      st.lastSuccessAt = now;
-      st.openUntil = 0;
-      st.attempts.delivered = (st.attempts.delivered ?? 0) + 1;
-      return { update, record, row, outcome: "delivered" };
-    }
-    const cb = this.ctx.config().webhooks.circuit_breaker;
-    if (outcome.countsForBreaker) st.consecutiveFailures++;
-    st.lastFailureAt = now;
-    st.lastError = outcome.error;
-    st.attempts.failed = (st.attempts.failed ?? 0) + 1;
-    const tripped = target.breaker && outcome.countsForBreaker && st.consecutiveFailures >= cb.failure_threshold;
-    if (tripped) st.openUntil = now + cb.cooldown;
-    update.last_error = outcome.error.slice(0, 2000);
-    switch (outcome.kind) {
-      case "retry": {
-        const delay = tripped ? Math.max(outcome.delayMs, st.openUntil - now) : outcome.delayMs;
-        update.status = "retrying";
-        update.next_attempt_at = now + delay;
-        this.armTimer(lane, now + delay);
-        break;
-      }
-      case "dead":
-        update.status = "dead";
-        update.last_error = `${outcome.error} (attempt ${attempt} of ${row.max_attempts}: exhausted)`.slice(0, 2000);
-        break;
-      case "failed":
-        update.status = "failed";
-        break;
-      case "disabled":
-        update.status = "failed";
-        return { update, record, row, outcome: "disabled", disable: { reason: `HTTP 410 Gone on delivery ${row.id}`, url: target.url } };
-    }
-    return { update, record, row, outcome: outcome.kind };
-  }
-
-  private finish(f: Finished): void {
-    this.finished.push(f);
-    if (this.flushQueued) return;
-    this.flushQueued = true;
-    let batch: Finished[] = [];
-    // The closure runs when the group commit runs, and takes every outcome that arrived until then.
-    this.ctx.store
-      .write((db) => {
-        this.flushQueued = false;
-        batch = this.finished;
-        this.finished = [];
-        this.apply(db, batch);
-      })
-      .catch((err) => {
-        // Not recorded (the rows keep their leases): try again shortly rather than lose the outcomes.
-        this.ctx.log.error({ err, outcomes: batch.length }, "recording webhook outcomes failed; retrying in 1 s");
-        setTimeout(() => batch.forEach((f) => this.finish(f)), 1000).unref?.();
-      });
-  }
-
-  /** The batch write: every update in one statement, every attempt record in another, then the operational events. */
-  private apply(db: Db, batch: Finished[]): void {
-    const now = this.ctx.clock.now();
-    const held = sql.finishDeliveries(db, batch.map((f) => f.update), now);
-    const kept = batch.filter((f) => held.has(f.update.id));
-    if (kept.length < batch.length) this.ctx.log.warn({ lost: batch.length - kept.length }, "webhook delivery leases were lost before their outcome was recorded");
-    sql.insertAttempts(db, kept.flatMap((f) => (f.record ? [f.record] : [])));
-    for (const f of kept) {
-      if (f.disable && !this.disabled.has(f.row.subscriber_id)) this.disable(db, f.row, f.disable, now);
-      if (f.outcome === "dead") {
-        this.ctx.bus.publish(db, {
-          name: "delivery.exhausted",
-          data: {
-            delivery_id: f.row.id,
-            subscriber_id: f.row.subscriber_id,
-            event_id: f.row.event_id,
-            event_name: f.row.event_name,
-            attempts: f.update.attempts,
-            last_error: (f.record?.error ?? f.update.last_error ?? "").slice(0, 500),
-          },
-        });
-      }
-    }
-  }
-
-  private disable(db: Db, row: sql.ClaimedRow, d: { reason: string; url: string }, now: number): void {
+  /** A 410: the subscriber is disabled (stored) until its URL changes; `subscriber.disabled` is published. */
+  private disable(db: Db, f: Finished, now: number): void {
+    const { row, disable: d } = f;
+    if (!d || this.disabled.has(row.subscriber_id)) return;
     sql.setDisabled(db, row.subscriber_id, true, d.reason, d.url, now);
     this.disabled.set(row.subscriber_id, { at: now, reason: d.reason, url: d.url });
     this.matchCache.clear();
