@@ -91,6 +91,8 @@ export class WebhookEngine {
 
   /** Releases leases left by a stopped process, then starts claiming. */
   start(): void {
+    // Hand-offs made before the start (none in practice) are released below and claimed from the table.
+    for (const lane of this.lanes.values()) lane.handoff.length = 0;
     const released = this.ctx.store.writeNow((db) => sql.releaseAllLeases(db, this.ctx.clock.now()));
     if (released) this.ctx.log.info({ deliveries: released }, "webhook deliveries in flight when ferry stopped are due again");
     this.running = true;
