@@ -75,19 +75,26 @@ describe("max_rate", () => {
     const span = (times[99]! - times[0]!) / 1000;
     // 100 deliveries at 20/s with a burst of 2: at least (100 - 2) / 20 = 4.9 s.
     expect(span).toBeGreaterThanOrEqual(4.8);
-    // In no one-second window more than the rate plus the burst.
-    let worst = 0;
-    for (let i = 0, j = 0; i < times.length; i++) {
-      while (times[i]! - times[j]! >= 1000) j++;
-      worst = Math.max(worst, i - j + 1);
-    }
-    expect(worst).toBeLessThanOrEqual(22);
+    // In no one-second window more attempts started than the rate plus the burst (ferry's own
+    // start times; arrivals at the receiver may bunch a little more on a loaded machine).
+    const worst = (ts: number[]) => {
+      let w = 0;
+      for (let i = 0, j = 0; i < ts.length; i++) {
+        while (ts[i]! - ts[j]! >= 1000) j++;
+        w = Math.max(w, i - j + 1);
+      }
+      return w;
+    };
+    const startsOf = () => f.daemon.store.db.prepare("SELECT started_at FROM webhook_attempts WHERE subscriber_id = 'slow' ORDER BY started_at").pluck().all() as number[];
+    await waitFor(() => startsOf().length >= 100, 5000, "100 attempt records");
+    const starts = startsOf();
+    expect(starts).toHaveLength(100); // one attempt each: waiting for the bucket used none
+    expect(worst(starts)).toBeLessThanOrEqual(22);
+    expect(worst(times)).toBeLessThanOrEqual(26);
     expect(fastDone).toBeLessThan(span * 1000 / 2);
     // Waiting for the bucket used no attempts.
     const d = await waitStatus(f, deliveryIds(f, "rate_99")[0]!, "delivered");
     expect(d.attempt_count).toBe(1);
-    const rows = f.daemon.store.db.prepare("SELECT count(*) FROM webhook_attempts WHERE subscriber_id = 'slow'").pluck().get();
-    expect(rows).toBe(100);
     const prom = await (await f.request("GET", "/metrics")).text();
     expect(prom).toContain('ferry_webhook_max_rate{subscriber="slow"} 20');
     expect(prom).toMatch(/ferry_webhook_rate_limited_total\{subscriber="slow"\} [1-9]/);

@@ -65,6 +65,14 @@ export async function sendAttempt(url: string, headers: Record<string, string>, 
  */
 export async function readCapped(res: Response, cap: number, signal: AbortSignal): Promise<string> {
   if (!res.body) return "";
+  const aborted = new Promise<never>((_, reject) => {
+    if (signal.aborted) reject(signal.reason);
+    signal.addEventListener("abort", () => reject(signal.reason), { once: true });
+  });
+  aborted.catch(() => {});
+  // A declared length within the cap is all the client will read (the common "ok" answer): read it whole.
+  const declared = res.headers.get("content-length");
+  if (declared !== null && /^\d+$/.test(declared) && Number(declared) <= cap) return trimPartial(await Promise.race([res.text(), aborted]));
   if (cap === 0) {
     await res.body.cancel().catch(() => {});
     return "";
@@ -73,11 +81,6 @@ export async function readCapped(res: Response, cap: number, signal: AbortSignal
   const chunks: Uint8Array[] = [];
   let have = 0;
   let ended = false;
-  const aborted = new Promise<never>((_, reject) => {
-    if (signal.aborted) reject(signal.reason);
-    signal.addEventListener("abort", () => reject(signal.reason), { once: true });
-  });
-  aborted.catch(() => {});
   try {
     while (have < cap) {
       const { done, value } = await Promise.race([reader.read(), aborted]);
@@ -92,7 +95,12 @@ export async function readCapped(res: Response, cap: number, signal: AbortSignal
   } finally {
     if (!ended) await reader.cancel().catch(() => {});
   }
-  return new TextDecoder().decode(Buffer.concat(chunks)).replace(/\uFFFD+$/, "");
+  return trimPartial(new TextDecoder().decode(Buffer.concat(chunks)));
+}
+
+/** A multi-byte character cut by the cap decodes as U+FFFD at the end: drop it. */
+function trimPartial(text: string): string {
+  return text.replace(/\uFFFD+$/, "");
 }
 
 /** Replaces every configured secret in a captured body (a receiver echoing our Authorization header, say). */
