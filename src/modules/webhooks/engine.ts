@@ -8,7 +8,7 @@ import { decide } from "./outcome";
 import { finished, notAttempted, OutcomeRecorder, type Finished } from "./recorder";
 import { sendAttempt } from "./send";
 import { deliveryHeaders } from "./signing";
-import { JOBS_TARGET, jobsTarget, secretsOf, subscriberTarget, type Target } from "./targets";
+import { guardFor, JOBS_TARGET, jobsTarget, secretsOf, subscriberTarget, type Target } from "./targets";
 import * as sql from "./sql";
 
 export { JOBS_TARGET, JOB_WEBHOOK_SCHEDULE_MS } from "./targets";
@@ -352,7 +352,7 @@ export class WebhookEngine {
     const result = await sendAttempt(target.url, headers, row.body, {
       timeoutMs: target.timeoutMs,
       signal: this.abort.signal,
-      guard: { allowPrivate: wh.allow_private_targets, allowed: wh.allowed_targets },
+      guard: guardFor(target, config),
       capture: wh.response_capture,
       secrets: this.secretsFor(lane.target!, config),
     });

@@ -101,3 +101,9 @@ export function secretsOf(t: Target, config: Config): string[] {
   for (const v of Object.values(t.headers)) if (v.length >= 8) list.push(v);
   return [...new Set(list.filter((s) => s.length >= 4))].sort((a, b) => b.length - a.length);
 }
+
+/** The SSRF guard's options for a target's URLs (client-supplied job webhook URLs may get their own allow-list here). */
+export function guardFor(_t: Target, config: Config): { allowPrivate: boolean; allowed: string[] } {
+  const wh = config.webhooks;
+  return { allowPrivate: wh.allow_private_targets, allowed: wh.allowed_targets };
+}
