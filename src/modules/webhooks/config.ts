@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { duration } from "../../config/units";
 
-// Subscriber ids name queue kinds and appear in URLs and metrics labels; a leading "_" is
+// Subscriber ids name delivery lanes and appear in URLs and metrics labels; a leading "_" is
 // reserved for ferry's own targets (the jobs API's completion webhooks are "_jobs").
 const SUBSCRIBER_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
