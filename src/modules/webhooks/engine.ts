@@ -22,6 +22,8 @@ const MAX_TIMER_MS = 60_000;
 // Fresh deliveries per target handed straight to its lane (leased at insert, no claim statement);
 // past this many the rest wait in the table and are claimed from there.
 const HANDOFF_CAP = 4096;
+// …and at most this many body bytes each (large events wait in the table instead of in memory).
+const HANDOFF_BYTES = 16 * 1024 * 1024;
 
 /** The URL without user:password (for API answers and logs). */
 export function publicUrl(url: string): string {
@@ -92,7 +94,10 @@ export class WebhookEngine {
   /** Releases leases left by a stopped process, then starts claiming. */
   start(): void {
     // Hand-offs made before the start (none in practice) are released below and claimed from the table.
-    for (const lane of this.lanes.values()) lane.handoff.length = 0;
+    for (const lane of this.lanes.values()) {
+      lane.handoff.length = 0;
+      lane.handoffBytes = 0;
+    }
     const released = this.ctx.store.writeNow((db) => sql.releaseAllLeases(db, this.ctx.clock.now()));
     if (released) this.ctx.log.info({ deliveries: released }, "webhook deliveries in flight when ferry stopped are due again");
     this.running = true;
@@ -206,7 +211,7 @@ export class WebhookEngine {
     const handed: Array<{ lane: Lane; row: sql.ClaimedRow }> = [];
     for (const r of rows) {
       const lane = this.lane(r.subscriber_id);
-      if (lane.handoff.length + lane.reserved < HANDOFF_CAP) {
+      if (lane.handoff.length + lane.reserved < HANDOFF_CAP && lane.handoffBytes + r.body.length <= HANDOFF_BYTES) {
         lane.reserved++;
         r.lease = { token: this.handoffToken, until: now + (lane.target?.timeoutMs ?? 0) + LEASE_MARGIN_MS };
         handed.push({ lane, row: { id: r.id, event_id: r.event_id, event_name: r.event_name, subscriber_id: r.subscriber_id, url: r.url, body: r.body, attempts: 0, max_attempts: r.max_attempts } });
@@ -218,6 +223,7 @@ export class WebhookEngine {
     this.ctx.store.afterCommit(() => {
       for (const h of handed) {
         h.lane.handoff.push(h.row);
+        h.lane.handoffBytes += h.row.body.length;
         h.lane.reserved = Math.max(0, h.lane.reserved - 1);
       }
       this.schedulePump();
@@ -308,6 +314,7 @@ export class WebhookEngine {
         }
       }
       const fromMemory = lane.handoff.splice(0, free - (c?.rows.length ?? 0));
+      for (const r of fromMemory) lane.handoffBytes -= r.body.length;
       const started = (c?.rows.length ?? 0) + fromMemory.length;
       if (started === 0) continue;
       lane.bucket?.take(started, now);
@@ -405,7 +412,10 @@ export class WebhookEngine {
       this.ctx.log.warn({ released: left.length }, "released webhook deliveries still in flight at the shutdown deadline");
     }
     // Deliveries handed over but not started, and those cut short, are due again at the next start.
-    const waiting = [...this.lanes.values()].flatMap((l) => l.handoff.splice(0).map((r) => r.id));
+    const waiting = [...this.lanes.values()].flatMap((l) => {
+      l.handoffBytes = 0;
+      return l.handoff.splice(0).map((r) => r.id);
+    });
     if (left.length || waiting.length) {
       this.ctx.store.flush();
       this.ctx.store.writeNow((db) => sql.releaseLeases(db, [...left, ...waiting]));

@@ -25,6 +25,8 @@ export interface Lane {
   sqlDue: boolean;
   /** Fresh deliveries leased to this process at insert, waiting in memory for a slot (committed ones only). */
   handoff: ClaimedRow[];
+  /** Body size held by `handoff` (UTF-16 length, roughly bytes). */
+  handoffBytes: number;
   /** Inserted leased in group commits that have not settled yet (a soft count). */
   reserved: number;
   bucket: TokenBucket | null;
@@ -40,6 +42,7 @@ export function newLane(id: string, target: Target | null, now: number): Lane {
     inFlight: 0,
     sqlDue: true,
     handoff: [],
+    handoffBytes: 0,
     reserved: 0,
     bucket: null,
     timer: null,
