@@ -1,8 +1,13 @@
-// Webhooks scenario: (1) delivery throughput to a loopback receiver answering 200, with signing
-// and attempt records; (2) publish → first attempt latency at a fixed 500 events/s; (3) three
+// Webhooks scenario: (0) a 20,000-event burst to one subscriber through ferry and through a
+// BullMQ + Redis service (same load generator, same receiver, alternating rounds) with the
+// harness ceiling; single-event publish against a bare Bun.serve; (1) delivery throughput with
+// four subscribers; (2) publish → first attempt latency at a fixed 500 events/s; (3) three
 // subscribers, one black-holed: the two healthy ones' throughput against all three healthy.
-// The receivers run in this process; ferry is a child process (default durability: full).
-import type { BenchHarness, BenchRow } from "./harness";
+// The receivers and the load generator run in this process; ferry, the BullMQ service, Redis and
+// the ceiling's forwarder are child processes (ferry at its default durability: fsync per commit).
+import { join } from "node:path";
+import { ROOT, type BenchHarness, type BenchRow } from "./harness";
+import { redisAvailable, startRedis } from "./delivery/redis";
 
 const TOKEN = "bench-token";
 const now = () => performance.timeOrigin + performance.now();
@@ -39,10 +44,40 @@ function blackHole(): { url: string; stop(): void } {
   return { url: `http://127.0.0.1:${server.port}/hole`, stop: () => server.stop(true) };
 }
 
+const BUN = join(ROOT, "node_modules/.bin/bun");
+
+function freePort(): number {
+  const s = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
+  const p = s.port!;
+  s.stop(true);
+  return p;
+}
+
+/** A helper service of this bench (test/bench/delivery/*.ts) as a child process. */
+async function spawnService(file: string, args: string[]): Promise<{ url: string; stop(): Promise<void> }> {
+  const port = freePort();
+  const proc = Bun.spawn([BUN, join(import.meta.dir, "delivery", file), String(port), ...args], { cwd: ROOT, stdout: "ignore", stderr: "inherit" });
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`${file} exited with ${proc.exitCode}`);
+    try {
+      if ((await fetch(url + "/health")).ok) break;
+    } catch {
+      // not up yet
+    }
+    if (Date.now() > deadline) throw new Error(`${file} did not start`);
+    await Bun.sleep(50);
+  }
+  return { url, stop: async () => void (proc.kill("SIGTERM"), await proc.exited) };
+}
+
+const SECRET = "whsec_" + Buffer.from("bench-signing-key-32-bytes-long!").toString("base64");
+
 const subscriber = (id: string, url: string, extra: Record<string, unknown> = {}) => ({
   id,
   url,
-  secret: "whsec_" + Buffer.from("bench-signing-key-32-bytes-long!").toString("base64"),
+  secret: SECRET,
   events: ["*"],
   concurrency: 64,
   timeout_ms: 10_000,
@@ -93,10 +128,103 @@ async function drain(h: BenchHarness, rx: Receiver, paths: string[], events: num
   return { rate: (events * paths.length) / ((end - t0) / 1000), perPath };
 }
 
+/** One burst of `n` events through a hub at `url` to the receiver path; events/s from the first publish to the last arrival. */
+async function burst(url: string, rx: Receiver, path: string, n: number): Promise<number> {
+  rx.counts.set(path, 0);
+  const t0 = now();
+  await publishBurst(url, n, 64);
+  await waitCount(rx, [path], n, 180_000);
+  return n / ((rx.last.get(path)! - t0) / 1000);
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/** (0) The 20,000-event burst: ferry and BullMQ + Redis in alternating rounds, and the harness ceiling. */
+async function versusBullmq(h: BenchHarness, rx: Receiver): Promise<BenchRow[]> {
+  const n = Number(process.env.BENCH_BURST_EVENTS ?? 20_000);
+  const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+  const ferryRates: number[] = [];
+  const bullRates: number[] = [];
+  const noRedis = redisAvailable();
+  const fw = await spawnService("forwarder.ts", [rx.url + "/ceiling"]);
+  const ceiling = await burst(fw.url, rx, "/ceiling", n);
+  await fw.stop();
+  for (let r = 0; r < rounds; r++) {
+    const ferry = await h.startFerry({ auth: { api_tokens: [TOKEN] }, webhooks: { allow_private_targets: true, subscribers: [subscriber("burst", rx.url + "/ferry")] } });
+    ferryRates.push(await burst(ferry.url, rx, "/ferry", n));
+    await ferry.stop();
+    if (noRedis) continue;
+    const redis = await startRedis(freePort());
+    try {
+      const bull = await spawnService("bullmq-service.ts", [String(redis.port), rx.url + "/bullmq", SECRET]);
+      bullRates.push(await burst(bull.url, rx, "/bullmq", n));
+      await bull.stop();
+    } finally {
+      await redis.stop();
+    }
+  }
+  const f = median(ferryRates);
+  const b = bullRates.length ? median(bullRates) : NaN;
+  // Each round runs ferry then BullMQ back to back: the per-round ratio is the least noisy figure.
+  const paired = bullRates.map((x, i) => ferryRates[i]! / x);
+  const fmtList = (xs: number[]) => xs.map((x) => Math.round(x).toLocaleString("en-US")).join(", ");
+  return [
+    { scenario: "delivery burst", target: `harness ceiling: ${n} events, forwarder storing nothing → receiver`, rate: Math.round(ceiling), unit: "events/s" },
+    {
+      scenario: "delivery burst",
+      target: `ferry: ${n} events → 1 subscriber (signed, attempts recorded, fsync per commit)`,
+      rate: Math.round(f),
+      unit: "events/s",
+      goal: "≥ 8,000/s, ≥ 1.5× BullMQ",
+      note: `rounds ${fmtList(ferryRates)}; ${Number.isNaN(b) ? "" : `${(f / b).toFixed(2)}× BullMQ (per round ${paired.map((r) => r.toFixed(2)).join(", ")}), `}${(f / ceiling).toFixed(2)}× ceiling`,
+    },
+    noRedis
+      ? { scenario: "delivery burst", target: "BullMQ 6.7 + Redis: skipped", rate: NaN, note: noRedis }
+      : {
+          scenario: "delivery burst",
+          target: `BullMQ 6.7 + Redis (AOF everysec): ${n} events → same receiver`,
+          rate: Math.round(b),
+          unit: "events/s",
+          note: `rounds ${fmtList(bullRates)}`,
+        },
+  ];
+}
+
+/** Single-event publish with unique ids against a bare Bun.serve, same generator, same run. */
+async function publishVsBare(h: BenchHarness): Promise<BenchRow[]> {
+  const body = JSON.stringify({ id: "evt___SEQ__", name: "attempt.submitted", context: { tenantId: "t1", userId: "u1" }, data: { attemptId: "a1", score: 85 } });
+  const base = await h.baseline();
+  const bare = await h.load({ url: base.url + "/publish", method: "POST", body });
+  await base.stop();
+  const ferry = await h.startFerry({ auth: { api_tokens: [TOKEN] } });
+  const pub = await h.load({ url: ferry.url + "/api/v1/events", method: "POST", body, headers: { authorization: `Bearer ${TOKEN}` } });
+  await ferry.stop();
+  return [
+    { scenario: "event publish", target: "bare Bun.serve POST → 202 (same body)", rate: Math.round(bare.rps), p50_ms: bare.p50, p99_ms: bare.p99, ratio: 1 },
+    {
+      scenario: "event publish",
+      target: "POST /api/v1/events, a new id per request (fsync'd)",
+      rate: Math.round(pub.rps),
+      p50_ms: pub.p50,
+      p99_ms: pub.p99,
+      ratio: pub.rps / bare.rps,
+      goal: "≥ 0.40×",
+      note: pub.non2xx || pub.errors ? `${pub.non2xx} non-2xx, ${pub.errors} errors` : "",
+    },
+  ];
+}
+
 export async function run(h: BenchHarness): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
   const rx = receiver();
   const events = Number(process.env.BENCH_WEBHOOK_EVENTS ?? 4000);
+  const only = process.env.BENCH_WEBHOOK_PARTS?.split(",");
+  if (!only || only.includes("burst")) rows.push(...(await versusBullmq(h, rx)));
+  if (!only || only.includes("publish")) rows.push(...(await publishVsBare(h)));
+  if (only && !only.includes("rest")) {
+    rx.stop();
+    return rows;
+  }
 
   // (1) throughput: 4 subscribers on one receiver, each event → 4 signed deliveries.
   const t = await drain(h, rx, ["/a", "/b", "/c", "/d"], events);

@@ -129,13 +129,13 @@ describe("ferry status", () => {
       const health = (await (await fetch(ferry.url + "/health")).json()) as any;
       expect(health.webhooks.status).toBe("degraded");
       expect(health.problems).toContain("webhooks: degraded");
-      expect(health.problems.some((p: string) => p.startsWith("queue: 1 dead job (webhook:down)"))).toBe(true);
+      // Deliveries are the webhook lease queue (not queue jobs): a dead one is a webhooks problem.
+      expect(health.problems.some((p: string) => p.startsWith("webhooks: 1 dead delivery"))).toBe(true);
 
       const bad = cli(["status", "--config", path]);
       expect(bad.code).toBe(1);
       expect(bad.stdout).toContain(": DEGRADED (up");
-      expect(bad.stdout).toMatch(/\n  webhooks +degraded +down degraded\n/);
-      expect(bad.stdout).toMatch(/\n  queue +degraded .*1 dead/);
+      expect(bad.stdout).toMatch(/\n  webhooks +degraded +dead_deliveries 1, down degraded\n/);
       expect(bad.stdout).toContain("problems:\n  - ");
       const json = cli(["status", "--json", "--url", ferry.url]);
       expect(JSON.parse(json.stdout).status).toBe("degraded");

@@ -19,12 +19,17 @@ export interface HealthReport {
 
 const BAD_STATUS = new Set(["degraded", "failing", "unavailable", "error"]);
 
-/** Why a feature section is not ok (`ok: false`, or a `status` such as degraded/failing), or null. */
-function sectionProblem(value: { ok?: boolean } & Record<string, unknown>): string | null {
+/**
+ * Why a feature section is not ok (`ok: false`, or a `status` such as degraded/failing), plus the
+ * section's own `problems` (e.g. dead deliveries), each a line.
+ */
+function sectionProblems(value: { ok?: boolean } & Record<string, unknown>): string[] {
+  const out: string[] = [];
   const status = typeof value.status === "string" ? value.status : null;
-  if (status && BAD_STATUS.has(status)) return status;
-  if (value.ok === false) return typeof value.error === "string" ? value.error : status ?? "not ok";
-  return null;
+  if (status && BAD_STATUS.has(status)) out.push(status);
+  else if (value.ok === false) out.push(typeof value.error === "string" ? value.error : status ?? "not ok");
+  if (Array.isArray(value.problems)) for (const p of value.problems) if (typeof p === "string") out.push(p);
+  return out;
 }
 
 export class HealthService {
@@ -83,8 +88,7 @@ export class HealthService {
         const value = section();
         // /health needs no token: no section may show credentials inside a URL.
         body[name] = scrubUrls(value);
-        const problem = sectionProblem(value);
-        if (problem) problems.push(`${name}: ${problem}`);
+        for (const problem of sectionProblems(value)) problems.push(`${name}: ${problem}`);
       } catch (err) {
         const message = stripUserinfo((err as Error).message);
         body[name] = { ok: false, error: message };

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { duration } from "../../config/units";
 import { allowEntry } from "./ssrf";
 
-// Subscriber ids name queue kinds and appear in URLs and metrics labels; a leading "_" is
+// Subscriber ids name delivery lanes and appear in URLs and metrics labels; a leading "_" is
 // reserved for ferry's own targets (the jobs API's completion webhooks are "_jobs").
 const SUBSCRIBER_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
@@ -40,6 +40,10 @@ export const subscriberConfig = z.strictObject({
   api_key: z.string().default(""),
   /** Signing secret: `whsec_<base64>` (Standard Webhooks) or any raw string. Empty: unsigned. */
   secret: z.string().default(""),
+  /** Rotation: older secrets that still sign `webhook-signature` (one `v1,` entry each, after the current one) until receivers switch. */
+  previous_secrets: z.array(z.string().min(1)).max(10).default([]),
+  /** Deliveries per second to this subscriber (token bucket; waiting uses no attempts). 0 = no limit. */
+  max_rate: z.number().min(0).max(100_000).default(0),
   /** Event names to deliver; `*` matches any run of characters ("attempt.*", "*"). */
   events: z.array(z.string().min(1)).min(1).default(["*"]),
   /** Extra request headers. */
@@ -47,7 +51,7 @@ export const subscriberConfig = z.strictObject({
   /** Per-attempt timeout (connect + response). */
   timeout_ms: z.number().int().min(1).max(600_000).default(10_000),
   retry: retryConfig,
-  /** Deliveries in flight to this subscriber at once (its queue kind's concurrency; applies after a restart). */
+  /** Deliveries in flight to this subscriber at once. */
   concurrency: z.number().int().min(1).max(256).default(32),
   /** false: configured but not registered. */
   enabled: z.boolean().default(true),

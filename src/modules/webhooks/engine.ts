@@ -1,72 +1,29 @@
 import type { AppContext } from "../../context";
 import { matchesPattern, type EventEnvelope } from "../../events/bus";
-import { backoffDelay, PermanentFailure, RetryLater, type Backoff, type Job, type JobContext } from "../../queue";
 import type { Db } from "../../store/sqlite";
 import type { Config } from "../../config/schema";
 import type { SubscriberConfig } from "./config";
-import { hexSignature, standardKey, standardSignature } from "./signing";
-import { guardedFetch, ResolveFailed, TargetRefused } from "./ssrf";
+import { allowance, newLane, noteOutcome, setTarget, type Lane, type TargetState } from "./lane";
+import { decide } from "./outcome";
+import { finished, notAttempted, OutcomeRecorder, type Finished } from "./recorder";
+import { sendAttempt } from "./send";
+import { deliveryHeaders } from "./signing";
+import { guardFor, JOBS_TARGET, jobsTarget, secretsOf, subscriberTarget, type Target } from "./targets";
 import * as sql from "./sql";
-import { parseRetryAfter } from "../../http/retry-after";
 
-/** ferry's own target for the jobs API's completion webhooks (ids starting with "_" are reserved). */
-export const JOBS_TARGET = "_jobs";
+export { JOBS_TARGET, JOB_WEBHOOK_SCHEDULE_MS } from "./targets";
+export type { TargetState } from "./lane";
+/** Queue kinds webhook deliveries had before the deliveries table became their queue (ops still points such requests to the delivery routes). */
 export const KIND_PREFIX = "webhook:";
-// The queue's own attempt budget is not used: the engine counts HTTP attempts per delivery and
-// decides retry / dead itself (deferrals while a circuit is open are not attempts).
-const QUEUE_BUDGET = 1_000_000;
-const MAX_RETRY_AFTER_MS = 86_400_000;
-
-export interface Target {
-  id: string;
-  name: string;
-  url: string;
-  apiKey: string;
-  secret: string;
-  headers: Record<string, string>;
-  timeoutMs: number;
-  maxAttempts: number;
-  delayMs: (attempt: number) => number;
-  /** Subscribers retry 408/429; the jobs API's webhook retries no 4xx. */
-  retry4xx: boolean;
-  /** Subscribers get the event headers, Authorization and Standard Webhooks headers; job webhooks only Content-Type, User-Agent, X-Signature. */
-  fullHeaders: boolean;
-  events: string[];
-  concurrency: number;
-  /** Job webhooks go to a different URL per job: one bad URL must not hold back the others. */
-  breaker: boolean;
-}
-
-interface TargetState {
-  consecutiveFailures: number;
-  lastSuccessAt: number | null;
-  lastFailureAt: number | null;
-  lastError: string | null;
-  openUntil: number;
-  probing: boolean;
-  attempts: Record<string, number>;
-}
-
-/** The outcome of one HTTP attempt that did not deliver, carried to the queue's onFail. */
-interface Outcome {
-  record: sql.AttemptRecord | null;
-  deliveryStatus: sql.DeliveryRow["status"] | null;
-  nextAttemptAt: number | null;
-  disable?: { reason: string; url: string };
-  deferred?: boolean;
-}
-class RetryAttempt extends RetryLater {
-  constructor(message: string, delayMs: number, readonly outcome: Outcome) {
-    super(message, delayMs);
-  }
-}
-class FinalAttempt extends PermanentFailure {
-  constructor(message: string, readonly outcome: Outcome) {
-    super(message);
-  }
-}
-
-
+// A lease outlives any attempt (timeout + this); leases of a stopped process are released at start.
+const LEASE_MARGIN_MS = 3_600_000;
+// A due time further away than this is found by the engine's sweep instead of a long timer.
+const MAX_TIMER_MS = 60_000;
+// Fresh deliveries per target handed straight to its lane (leased at insert, no claim statement);
+// past this many the rest wait in the table and are claimed from there.
+const HANDOFF_CAP = 4096;
+// …and at most this many body bytes each (large events wait in the table instead of in memory).
+const HANDOFF_BYTES = 16 * 1024 * 1024;
 
 /** The URL without user:password (for API answers and logs). */
 export function publicUrl(url: string): string {
@@ -80,83 +37,6 @@ export function publicUrl(url: string): string {
   }
 }
 
-async function readSnippet(res: Response, cap: number): Promise<string> {
-  if (!res.body || cap === 0) {
-    await res.body?.cancel().catch(() => {});
-    return "";
-  }
-  const length = Number(res.headers.get("content-length"));
-  // Small bodies are read whole so the keep-alive connection is reused.
-  if (length <= 65536) return (await res.text()).slice(0, cap);
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let have = 0;
-  while (have < cap) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    have += value.length;
-  }
-  await reader.cancel().catch(() => {});
-  return new TextDecoder().decode(Buffer.concat(chunks)).slice(0, cap);
-}
-
-function describeFetchError(err: unknown, timeoutMs: number): string {
-  const e = err as Error & { code?: string };
-  if (e?.name === "TimeoutError") return `timeout after ${timeoutMs} ms`;
-  if (e?.name === "AbortError") return "aborted (ferry shutting down)";
-  const code = e?.code ? `${e.code}: ` : "";
-  return `connection failed: ${code}${e?.message ?? String(err)}`;
-}
-
-export function targetFromSubscriber(s: SubscriberConfig): Target {
-  const r = s.retry;
-  // The queue's backoff, with the subscriber's own policy.
-  const policy: Backoff =
-    r.backoff === "schedule"
-      ? { type: "schedule", delaysMs: r.schedule!, jitter: r.jitter }
-      : { type: "exponential", baseMs: r.base_ms, maxMs: r.max_ms, jitter: r.jitter };
-  const delayMs = (n: number) => backoffDelay(policy, n);
-  return {
-    id: s.id,
-    name: s.name ?? s.id,
-    url: s.url,
-    apiKey: s.api_key,
-    secret: s.secret,
-    headers: s.headers,
-    timeoutMs: s.timeout_ms,
-    maxAttempts: r.max_attempts,
-    delayMs,
-    retry4xx: true,
-    fullHeaders: true,
-    events: s.events,
-    concurrency: s.concurrency,
-    breaker: true,
-  };
-}
-
-// Completion webhooks of the jobs API: retried 1, 2, 4, 8 and 16 minutes after the previous
-// attempt (up to 5 retries after the first attempt), 30 s timeout, no retry on 4xx.
-export const JOB_WEBHOOK_SCHEDULE_MS = [60_000, 120_000, 240_000, 480_000, 960_000];
-function jobsTarget(config: Config): Target {
-  return {
-    id: JOBS_TARGET,
-    name: "Jobs API completion webhooks",
-    url: "",
-    apiKey: "",
-    secret: config.jobs.secret,
-    headers: {},
-    timeoutMs: 30_000,
-    maxAttempts: JOB_WEBHOOK_SCHEDULE_MS.length + 1,
-    delayMs: (n) => JOB_WEBHOOK_SCHEDULE_MS[Math.min(n - 1, JOB_WEBHOOK_SCHEDULE_MS.length - 1)]!,
-    retry4xx: false,
-    fullHeaders: false,
-    events: [],
-    concurrency: 16,
-    breaker: false,
-  };
-}
-
 export interface ReplayResult {
   ok: boolean;
   code?: "not_found" | "pending" | "disabled";
@@ -164,46 +44,86 @@ export interface ReplayResult {
 }
 
 /**
- * The delivery engine: turns events into delivery rows + queued jobs (one queue kind per
- * subscriber, so each has its own concurrency cap and a dead endpoint only ties up its own
- * workers), performs signed HTTP attempts, applies the outcome rules and keeps per-subscriber
- * state (circuit breaker, consecutive failures, 410-disabled).
+ * The delivery engine. The deliveries table is its lease queue and the only owner of a
+ * delivery's state: a publish inserts the rows (one multi-row INSERT per event), a pump claims
+ * due rows of every target with free slots (one UPDATE … RETURNING per target, all targets in one
+ * transaction), attempts run concurrently, and their outcomes are written set-based in one write
+ * of the group commit. Each target has its own concurrency cap, circuit breaker and token bucket,
+ * so a dead endpoint only ties up its own slots.
  */
 export class WebhookEngine {
   targets = new Map<string, Target>();
   private configured: SubscriberConfig[] = [];
-  private state = new Map<string, TargetState>();
+  private lanes = new Map<string, Lane>();
   private disabled = new Map<string, { at: number; reason: string | null; url: string | null }>();
   private loggedEmpty = new Set<string>();
   private matchCache = new Map<string, Target[]>();
+  private toWake = new Set<string>();
+  private recorder: OutcomeRecorder;
+  private pumpQueued = false;
+  private running = false;
+  private abort = new AbortController();
+  private inFlight = new Map<string, Promise<void>>();
+  /** The lease token of deliveries handed over in memory at insert. */
+  private handoffToken = `mem_${crypto.randomUUID()}`;
   private userAgent: string;
 
   constructor(private ctx: AppContext) {
     this.userAgent = `ferry/${ctx.version}`;
+    this.recorder = new OutcomeRecorder(ctx, (db, f, now) => this.disable(db, f, now));
   }
 
   init(): void {
-    for (const d of sql.loadDisabled(this.ctx.store.db)) this.disabled.set(d.subscriber_id, { at: d.disabled_at, reason: d.disabled_reason, url: d.disabled_url });
-    for (const o of sql.lastOutcomes(this.ctx.store.db)) {
+    const db = this.ctx.store.db;
+    for (const d of sql.loadDisabled(db)) this.disabled.set(d.subscriber_id, { at: d.disabled_at, reason: d.disabled_reason, url: d.disabled_url });
+    for (const o of sql.lastOutcomes(db)) {
       const st = this.stateOf(o.subscriber_id);
       st.lastSuccessAt = o.last_success;
       st.lastFailureAt = o.last_failure;
     }
-    this.registerKind(JOBS_TARGET, 16);
     this.applyConfig(this.ctx.config());
+    for (const id of sql.openTargets(db)) this.lane(id);
+    this.ctx.store.onCommit(() => {
+      if (this.toWake.size === 0) return;
+      for (const id of this.toWake) this.lane(id).sqlDue = true;
+      this.toWake.clear();
+      this.schedulePump();
+    });
   }
 
-  kindOf(targetId: string): string {
-    return KIND_PREFIX + targetId;
+  /** Releases leases left by a stopped process, then starts claiming. */
+  start(): void {
+    // Hand-offs made before the start (none in practice) are released below and claimed from the table.
+    for (const lane of this.lanes.values()) {
+      lane.handoff.length = 0;
+      lane.handoffBytes = 0;
+    }
+    const released = this.ctx.store.writeNow((db) => sql.releaseAllLeases(db, this.ctx.clock.now()));
+    if (released) this.ctx.log.info({ deliveries: released }, "webhook deliveries in flight when ferry stopped are due again");
+    this.running = true;
+    this.wakeAll();
+  }
+
+  /** Every target looks for due deliveries (the sweep, and tests that move the clock). */
+  wakeAll(): void {
+    for (const lane of this.lanes.values()) lane.sqlDue = true;
+    this.schedulePump();
   }
 
   stateOf(id: string): TargetState {
-    let st = this.state.get(id);
-    if (!st) this.state.set(id, (st = { consecutiveFailures: 0, lastSuccessAt: null, lastFailureAt: null, lastError: null, openUntil: 0, probing: false, attempts: {} }));
-    return st;
+    return this.lane(id).st;
   }
 
-  /** (Re)builds the subscriber table from config: new ids get a queue kind, empty URLs are logged once. */
+  private lane(id: string): Lane {
+    let lane = this.lanes.get(id);
+    if (!lane) {
+      const target = id === JOBS_TARGET ? jobsTarget(this.ctx.config()) : (this.targets.get(id) ?? null);
+      this.lanes.set(id, (lane = newLane(id, target, this.ctx.clock.now())));
+    }
+    return lane;
+  }
+
+  /** (Re)builds the targets from config (start and SIGHUP): secrets, rates, caps apply at once. */
   applyConfig(config: Config): void {
     this.configured = config.webhooks.subscribers;
     const next = new Map<string, Target>();
@@ -216,9 +136,7 @@ export class WebhookEngine {
         }
         continue;
       }
-      const t = targetFromSubscriber(s);
-      next.set(s.id, t);
-      this.registerKind(s.id, t.concurrency);
+      next.set(s.id, subscriberTarget(s));
       // A subscriber disabled by a 410 comes back when ops point it at a different URL.
       const d = this.disabled.get(s.id);
       if (d && d.url !== null && d.url !== s.url) {
@@ -229,6 +147,9 @@ export class WebhookEngine {
     }
     this.targets = next;
     this.matchCache.clear();
+    for (const lane of this.lanes.values()) setTarget(lane, lane.id === JOBS_TARGET ? jobsTarget(config) : (next.get(lane.id) ?? null), this.ctx.clock.now());
+    for (const id of next.keys()) this.lane(id);
+    if (this.running) this.wakeAll();
   }
 
   configuredSubscribers(): SubscriberConfig[] {
@@ -239,15 +160,12 @@ export class WebhookEngine {
     return this.disabled.get(id) ?? null;
   }
 
-  private registerKind(id: string, concurrency: number): void {
-    const kind = this.kindOf(id);
-    if (this.ctx.queue.kindNames().includes(kind)) return;
-    this.ctx.queue.register<{ d: string }>(kind, {
-      concurrency,
-      maxAttempts: QUEUE_BUDGET,
-      handler: (job, jctx) => this.attempt(job, jctx),
-      onFail: (db, job, error) => this.recordFailure(db, job, error),
-    });
+  /** Rate-limit view of a target for health and metrics. */
+  rateOf(id: string): { max_rate: number; rate_limited: boolean; rate_limit_waits: number } {
+    const lane = this.lanes.get(id);
+    const b = lane?.bucket;
+    if (!b) return { max_rate: 0, rate_limited: false, rate_limit_waits: 0 };
+    return { max_rate: b.rate, rate_limited: b.available(this.ctx.clock.now()) < 1 && (lane!.sqlDue || lane!.handoff.length > 0), rate_limit_waits: b.waits };
   }
 
   private matching(name: string): Target[] {
@@ -266,39 +184,53 @@ export class WebhookEngine {
     if (!sql.insertEvent(db, event.id, event.name, body, now)) return false;
     // Operational events about a subscriber never go back to that subscriber (no feedback loop).
     const about = (event.data as { subscriber_id?: unknown } | null)?.subscriber_id;
+    const rows: sql.NewDelivery[] = [];
     for (const t of this.matching(event.name)) {
       if (about !== undefined && t.id === about) continue;
-      this.createDelivery(db, { targetId: t.id, eventId: event.id, eventName: event.name, body, maxAttempts: t.maxAttempts });
+      rows.push({ id: `msg_${Bun.randomUUIDv7()}`, event_id: event.id, event_name: event.name, subscriber_id: t.id, url: null, body, max_attempts: t.maxAttempts });
     }
+    this.insert(db, rows, now);
     return true;
   }
 
-  /** One delivery row + its queued job, in the caller's transaction. */
-  createDelivery(db: Db, d: { targetId: string; eventId: string | null; eventName: string; body: string; maxAttempts: number; url?: string }): string {
+  /** A job's completion webhook: one delivery of the jobs target, in the caller's transaction. */
+  createJobWebhook(db: Db, url: string, eventName: string, body: string): string {
     const id = `msg_${Bun.randomUUIDv7()}`;
-    const now = this.ctx.clock.now();
-    const st = this.state.get(d.targetId);
-    const runAt = st && st.openUntil > now ? st.openUntil : now;
-    const job = this.ctx.queue.enqueue(db, { kind: this.kindOf(d.targetId), payload: { d: id }, runAt, maxAttempts: QUEUE_BUDGET });
-    sql.insertDelivery(db, {
-      id,
-      queue_job_id: job.id,
-      event_id: d.eventId,
-      event_name: d.eventName,
-      subscriber_id: d.targetId,
-      url: d.url ?? null,
-      body: d.body,
-      max_attempts: d.maxAttempts,
-      created_at: now,
-    });
+    const t = this.lane(JOBS_TARGET).target!;
+    this.insert(db, [{ id, event_id: null, event_name: eventName, subscriber_id: JOBS_TARGET, url, body, max_attempts: t.maxAttempts }], this.ctx.clock.now());
     return id;
   }
 
-  createJobWebhook(db: Db, url: string, eventName: string, body: string): string {
-    return this.createDelivery(db, { targetId: JOBS_TARGET, eventId: null, eventName, body, maxAttempts: JOB_WEBHOOK_SCHEDULE_MS.length + 1, url });
+  /**
+   * Inserts new deliveries (one multi-row INSERT). While a target's hand-off has room they are
+   * inserted already leased to this process and, once the write is on disk, go to the lane in
+   * memory: a fresh delivery costs no claim statement. The rest wait in the table for a claim.
+   */
+  private insert(db: Db, rows: sql.NewDelivery[], now: number): void {
+    if (rows.length === 0) return;
+    const handed: Array<{ lane: Lane; row: sql.ClaimedRow }> = [];
+    for (const r of rows) {
+      const lane = this.lane(r.subscriber_id);
+      if (lane.handoff.length + lane.reserved < HANDOFF_CAP && lane.handoffBytes + r.body.length <= HANDOFF_BYTES) {
+        lane.reserved++;
+        r.lease = { token: this.handoffToken, until: now + (lane.target?.timeoutMs ?? 0) + LEASE_MARGIN_MS };
+        handed.push({ lane, row: { id: r.id, event_id: r.event_id, event_name: r.event_name, subscriber_id: r.subscriber_id, url: r.url, body: r.body, attempts: 0, max_attempts: r.max_attempts } });
+      } else this.toWake.add(r.subscriber_id);
+    }
+    sql.insertDeliveries(db, rows, now);
+    if (handed.length === 0) return;
+    // Only a committed delivery is sent; if this write rolls back the callback never runs.
+    this.ctx.store.afterCommit(() => {
+      for (const h of handed) {
+        h.lane.handoff.push(h.row);
+        h.lane.handoffBytes += h.row.body.length;
+        h.lane.reserved = Math.max(0, h.lane.reserved - 1);
+      }
+      this.schedulePump();
+    });
   }
 
-  /** Puts a failed, dead (or delivered) delivery back in the queue with a fresh attempt budget; same body, same webhook-id. */
+  /** Puts a failed, dead (or delivered) delivery back to pending with a fresh attempt budget; same body, same webhook-id. */
   replay(db: Db, id: string): ReplayResult {
     const row = sql.getDelivery(db, id);
     if (!row) return { ok: false, code: "not_found", message: `no delivery ${id}` };
@@ -306,219 +238,187 @@ export class WebhookEngine {
     if (row.subscriber_id !== JOBS_TARGET && this.disabled.has(row.subscriber_id)) {
       return { ok: false, code: "disabled", message: `subscriber ${row.subscriber_id} is disabled (it answered 410); change its url to re-enable it` };
     }
-    let jobId = row.queue_job_id;
-    if (jobId === null || !this.ctx.queue.replay(db, jobId)) {
-      jobId = this.ctx.queue.enqueue(db, { kind: this.kindOf(row.subscriber_id), payload: { d: id }, maxAttempts: QUEUE_BUDGET }).id;
-    }
-    sql.resetForReplay(db, id, jobId, this.ctx.clock.now());
+    sql.resetForReplay(db, id, this.ctx.clock.now());
+    this.toWake.add(row.subscriber_id);
     return { ok: true };
   }
 
-  private resolve(row: sql.DeliveryRow): Target | null {
-    if (row.subscriber_id === JOBS_TARGET) return { ...jobsTarget(this.ctx.config()), url: row.url ?? "" };
-    const t = this.targets.get(row.subscriber_id);
-    return t ? (row.url ? { ...t, url: row.url } : t) : null;
+  // ---- claiming ----
+
+  private schedulePump(): void {
+    if (this.pumpQueued || !this.running) return;
+    this.pumpQueued = true;
+    setImmediate(() => this.pump());
   }
 
-  private final(message: string): FinalAttempt {
-    return new FinalAttempt(message, { record: null, deliveryStatus: "failed", nextAttemptAt: null });
+  private armTimer(lane: Lane, at: number): void {
+    const delay = Math.max(0, at - this.ctx.clock.now());
+    if (delay > MAX_TIMER_MS || !this.running) return;
+    if (lane.timer && lane.timerAt <= at) return;
+    if (lane.timer) clearTimeout(lane.timer);
+    lane.timerAt = at;
+    lane.timer = setTimeout(() => {
+      lane.timer = null;
+      lane.sqlDue = true;
+      this.schedulePump();
+    }, delay);
+    lane.timer.unref?.();
   }
 
-  /** The queue handler: one HTTP attempt of one delivery. */
-  private async attempt(job: Job<{ d: string }>, jctx: JobContext): Promise<void> {
-    const db = this.ctx.store.db;
-    const row = sql.getDelivery(db, job.payload.d);
-    if (!row || row.status === "delivered" || row.status === "failed" || row.status === "dead") return;
+  /**
+   * Starts what every lane may start now: fresh deliveries handed over in memory, and due ones
+   * claimed from the table (one UPDATE … RETURNING per lane, all lanes in one transaction; when
+   * both wait, the table gets half the slots so retries are never starved). A claim needs no
+   * fsync of its own: a lease lost in a crash is released at the next start and sent again.
+   */
+  private pump(): void {
+    this.pumpQueued = false;
+    if (!this.running) return;
     const now = this.ctx.clock.now();
-    const target = this.resolve(row);
-    if (!target) throw this.final(`subscriber ${row.subscriber_id} is no longer configured`);
-    if (target.id !== JOBS_TARGET && this.disabled.has(target.id)) throw this.final(`subscriber ${target.id} is disabled (it answered 410)`);
-
-    const st = this.stateOf(target.id);
-    const cb = this.ctx.config().webhooks.circuit_breaker;
-    let probe = false;
-    if (st.openUntil > 0) {
-      if (now < st.openUntil || st.probing) {
-        const until = Math.max(st.openUntil, now + Math.min(cb.cooldown, 1000));
-        throw new RetryAttempt("circuit open", until - now, { record: null, deliveryStatus: null, nextAttemptAt: until, deferred: true });
-      }
-      probe = st.probing = true; // half-open: this attempt is the probe
+    const plans: Array<{ lane: Lane; free: number; fromTable: number }> = [];
+    for (const lane of this.lanes.values()) {
+      if (!lane.sqlDue && lane.handoff.length === 0) continue;
+      const { free, waitUntil } = allowance(lane, now);
+      if (waitUntil !== undefined) this.armTimer(lane, waitUntil);
+      if (free <= 0) continue;
+      const fromTable = !lane.sqlDue ? 0 : lane.handoff.length === 0 ? free : Math.ceil(free / 2);
+      plans.push({ lane, free, fromTable });
     }
+    if (plans.length === 0) return;
+    const token = crypto.randomUUID();
+    const claims = plans.filter((p) => p.fromTable > 0);
+    let claimed = new Map<Lane, { rows: sql.ClaimedRow[]; next: number | null }>();
+    if (claims.length) {
+      try {
+        claimed = this.ctx.store.writeNow((db) => {
+          const out = new Map<Lane, { rows: sql.ClaimedRow[]; next: number | null }>();
+          for (const { lane, fromTable } of claims) {
+            const leaseUntil = now + (lane.target?.timeoutMs ?? 0) + LEASE_MARGIN_MS;
+            const rows = sql.claimDue(db, lane.id, fromTable, token, leaseUntil, now);
+            out.set(lane, { rows, next: rows.length < fromTable ? sql.nextDue(db, lane.id) : null });
+          }
+          return out;
+        });
+      } catch (err) {
+        this.ctx.log.error({ err }, "claiming webhook deliveries failed");
+        for (const { lane } of claims) this.armTimer(lane, now + 1000);
+      }
+    }
+    for (const { lane, free, fromTable } of plans) {
+      const c = claimed.get(lane);
+      if (c) {
+        // Fewer than asked: nothing else is due in the table until `next`.
+        if (c.rows.length < fromTable) {
+          lane.sqlDue = false;
+          if (c.next !== null) this.armTimer(lane, c.next);
+        }
+      }
+      const fromMemory = lane.handoff.splice(0, free - (c?.rows.length ?? 0));
+      for (const r of fromMemory) lane.handoffBytes -= r.body.length;
+      const started = (c?.rows.length ?? 0) + fromMemory.length;
+      if (started === 0) continue;
+      lane.bucket?.take(started, now);
+      const probe = lane.st.openUntil > 0;
+      if (probe) lane.st.probing = true;
+      for (const row of c?.rows ?? []) this.launch(lane, row, token, probe);
+      for (const row of fromMemory) this.launch(lane, row, this.handoffToken, probe);
+    }
+  }
 
+  private launch(lane: Lane, row: sql.ClaimedRow, token: string, probe: boolean): void {
+    lane.inFlight++;
+    const p = this.attempt(lane, row, token)
+      .catch((err) => this.ctx.log.error({ err, delivery: row.id }, "webhook attempt failed unexpectedly"))
+      .finally(() => {
+        if (probe) lane.st.probing = false;
+        lane.inFlight--;
+        this.inFlight.delete(row.id);
+        this.schedulePump();
+      });
+    this.inFlight.set(row.id, p);
+  }
+
+  // ---- attempts ----
+
+  private resolve(lane: Lane, row: sql.ClaimedRow): Target | string {
+    const t = lane.target;
+    if (!t) return `subscriber ${row.subscriber_id} is no longer configured`;
+    if (t.kind === "subscriber" && this.disabled.has(t.id)) return `subscriber ${t.id} is disabled (it answered 410)`;
+    return row.url ? { ...t, url: row.url } : t;
+  }
+
+  /** One HTTP attempt of one claimed delivery; its outcome joins the next batched write. */
+  private async attempt(lane: Lane, row: sql.ClaimedRow, token: string): Promise<void> {
+    const target = this.resolve(lane, row);
+    if (typeof target === "string") return this.recorder.add(notAttempted(row, token, target));
+    const config = this.ctx.config();
+    const wh = config.webhooks;
     const attempt = row.attempts + 1;
-    const startedAt = now;
-    const t0 = performance.now();
-    let status: number | null = null;
-    let error: string | null = null;
-    let response: string | null = null;
-    let retryAfterMs: number | null = null;
-    let refused = false;
-    try {
-      const wh = this.ctx.config().webhooks;
-      const headers = this.headers(target, row, attempt);
-      // Connects to the address the guard checked; job URLs come from clients and have their own allow-list.
-      const allowed = target.id === JOBS_TARGET ? this.ctx.config().jobs.allowed_targets : wh.allowed_targets;
-      const res = await guardedFetch(target.url, {
-        method: "POST",
-        headers,
-        body: row.body,
-        redirect: "manual", // following a redirect would bypass the SSRF guard
-        signal: AbortSignal.any([AbortSignal.timeout(target.timeoutMs), jctx.signal]),
-      }, { allowPrivate: wh.allow_private_targets, allowed });
-      status = res.status;
-      retryAfterMs = parseRetryAfter(res.headers.get("retry-after"));
-      response = await readSnippet(res, wh.response_capture);
-    } catch (err) {
-      if (err instanceof TargetRefused) {
-        refused = true;
-        error = `refused: ${err.message}`;
-      } else if (err instanceof ResolveFailed) error = err.message;
-      else error = status === null ? describeFetchError(err, target.timeoutMs) : `reading the response failed: ${describeFetchError(err, target.timeoutMs)}`;
-    } finally {
-      if (probe) st.probing = false;
-    }
-    const duration = Math.round((performance.now() - t0) * 100) / 100;
-    const record: sql.AttemptRecord = {
-      delivery_id: row.id,
-      subscriber_id: target.id,
-      attempt,
-      started_at: startedAt,
-      duration_ms: duration,
-      status_code: status,
-      outcome: "delivered",
-      error,
-      response,
-    };
-    const done = this.ctx.clock.now();
-
-    if (status !== null && status >= 200 && status < 300 && error === null) {
-      this.noteSuccess(st, done);
-      jctx.onComplete((w) => {
-        sql.insertAttempt(w, record);
-        sql.markDelivered(w, row.id, attempt, status, done);
-      });
-      return;
-    }
-
-    // Not delivered: decide retry, failed, disabled or dead.
-    if (status !== null && error === null) record.error = error = `HTTP ${status}`;
-    const retryable = !refused && (status === null || status >= 500 || (target.retry4xx && (status === 408 || status === 429)));
-    // Only failures that say "the endpoint is not working" count towards the circuit breaker.
-    const tripped = this.noteFailure(st, done, error!, retryable && target.breaker ? cb.failure_threshold : Infinity, cb.cooldown, retryable);
-    if (status === 410 && target.id !== JOBS_TARGET) {
-      record.outcome = "disabled";
-      throw new FinalAttempt(error!, { record, deliveryStatus: "failed", nextAttemptAt: null, disable: { reason: `HTTP 410 Gone on delivery ${row.id}`, url: target.url } });
-    }
-    if (!retryable) {
-      record.outcome = "failed";
-      throw new FinalAttempt(error!, { record, deliveryStatus: "failed", nextAttemptAt: null });
-    }
-    if (attempt >= row.max_attempts) {
-      record.outcome = "dead";
-      throw new FinalAttempt(`${error} (attempt ${attempt} of ${row.max_attempts}: exhausted)`, { record, deliveryStatus: "dead", nextAttemptAt: null });
-    }
-    record.outcome = "retry";
-    let delay = retryAfterMs !== null ? Math.min(retryAfterMs, MAX_RETRY_AFTER_MS) : target.delayMs(attempt);
-    if (tripped) delay = Math.max(delay, st.openUntil - done);
-    throw new RetryAttempt(error!, delay, { record, deliveryStatus: "retrying", nextAttemptAt: done + delay });
-  }
-
-  private headers(target: Target, row: sql.DeliveryRow, attempt: number): Record<string, string> {
-    const h: Record<string, string> = { "content-type": "application/json", "user-agent": this.userAgent };
-    if (target.fullHeaders) {
-      Object.assign(h, target.headers);
-      h["content-type"] = "application/json";
-      h["user-agent"] = this.userAgent;
-      h["x-event-name"] = row.event_name;
-      if (row.event_id) h["x-event-id"] = row.event_id;
-      h["x-delivery-attempt"] = String(attempt);
-      if (target.apiKey) h.authorization = `Bearer ${target.apiKey}`;
-    }
-    if (target.secret) {
-      h["x-signature"] = hexSignature(target.secret, row.body);
-      if (target.fullHeaders) {
-        // Wall-clock seconds (not ctx.clock): receivers check it against their own clock.
-        const ts = Math.floor(Date.now() / 1000);
-        h["webhook-id"] = row.id;
-        h["webhook-timestamp"] = String(ts);
-        h["webhook-signature"] = standardSignature(this.keyOf(target.secret), row.id, ts, row.body);
-      }
-    }
-    return h;
-  }
-
-  // The decoded Standard Webhooks key per secret (decoding a base64 secret on every attempt is waste).
-  private keys = new Map<string, Buffer>();
-  private keyOf(secret: string): Buffer {
-    let key = this.keys.get(secret);
-    if (!key) {
-      if (this.keys.size > 1000) this.keys.clear(); // secrets only change on reload: keep the map bounded
-      this.keys.set(secret, (key = standardKey(secret)));
-    }
-    return key;
-  }
-
-  private noteSuccess(st: TargetState, now: number): void {
-    st.consecutiveFailures = 0;
-    st.lastSuccessAt = now;
-    st.openUntil = 0;
-    st.attempts.delivered = (st.attempts.delivered ?? 0) + 1;
-  }
-
-  /** Counts a failure; returns true when this failure opened (or re-opened) the circuit. */
-  private noteFailure(st: TargetState, now: number, error: string, threshold: number, cooldown: number, counts: boolean): boolean {
-    if (counts) st.consecutiveFailures++;
-    st.lastFailureAt = now;
-    st.lastError = error;
-    st.attempts.failed = (st.attempts.failed ?? 0) + 1;
-    if (st.consecutiveFailures >= threshold) {
-      st.openUntil = now + cooldown;
-      return true;
-    }
-    return false;
-  }
-
-  /** The queue's onFail: records the attempt and its effect in the transaction that reschedules or buries the job. */
-  private recordFailure(db: Db, job: Job<{ d: string }>, error: Error): void {
-    const outcome = (error as RetryAttempt | FinalAttempt).outcome as Outcome | undefined;
+    const startedAt = this.ctx.clock.now();
+    const headers = deliveryHeaders(target, row, attempt, this.userAgent);
+    const result = await sendAttempt(target.url, headers, row.body, {
+      timeoutMs: target.timeoutMs,
+      signal: this.abort.signal,
+      guard: guardFor(target, config),
+      capture: wh.response_capture,
+      secrets: this.secretsFor(lane.target!, config),
+    });
+    // Cut short by shutdown: not an attempt; the lease is released and it is sent again later.
+    if (this.abort.signal.aborted) return;
+    const outcome = decide(target, result, attempt, row.max_attempts);
     const now = this.ctx.clock.now();
-    if (!outcome) {
-      this.ctx.log.error({ err: error, delivery: job.payload.d }, "webhook attempt failed unexpectedly");
-      return;
+    const tripped = noteOutcome(lane.st, target, outcome, wh.circuit_breaker, now);
+    let retryAt: number | null = null;
+    if (outcome.kind === "retry") {
+      // A retry never comes before the circuit lets attempts through again.
+      retryAt = now + (tripped ? Math.max(outcome.delayMs, lane.st.openUntil - now) : outcome.delayMs);
+      this.armTimer(lane, retryAt);
     }
-    const row = sql.getDelivery(db, job.payload.d);
-    if (!row) return;
-    if (outcome.deferred) {
-      sql.setNextAttempt(db, row.id, outcome.nextAttemptAt!, now);
-      return;
+    this.recorder.add(finished(row, token, { n: attempt, startedAt, targetId: target.id, url: target.url }, result, outcome, retryAt));
+  }
+
+  // Per target object: a reload builds new targets, so the list follows secret and token changes.
+  private secretLists = new WeakMap<Target, string[]>();
+  private secretsFor(t: Target, config: Config): string[] {
+    let list = this.secretLists.get(t);
+    if (!list) this.secretLists.set(t, (list = secretsOf(t, config)));
+    return list;
+  }
+
+  /** A 410: the subscriber is disabled (stored) until its URL changes; `subscriber.disabled` is published. */
+  private disable(db: Db, f: Finished, now: number): void {
+    const { row, disable: d } = f;
+    if (!d || this.disabled.has(row.subscriber_id)) return;
+    sql.setDisabled(db, row.subscriber_id, true, d.reason, d.url, now);
+    this.disabled.set(row.subscriber_id, { at: now, reason: d.reason, url: d.url });
+    this.matchCache.clear();
+    this.ctx.log.warn({ subscriber: row.subscriber_id }, "webhook subscriber disabled: it answered 410 Gone");
+    this.ctx.bus.publish(db, { name: "subscriber.disabled", data: { subscriber_id: row.subscriber_id, reason: d.reason, delivery_id: row.id } });
+  }
+
+  /** Stops claiming; attempts still running at the deadline are cut short and their deliveries released. */
+  async stop(deadlineMs: number): Promise<void> {
+    this.running = false;
+    for (const lane of this.lanes.values()) if (lane.timer) clearTimeout(lane.timer);
+    if (this.inFlight.size) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([Promise.allSettled([...this.inFlight.values()]), new Promise((r) => (timer = setTimeout(r, deadlineMs)))]);
+      clearTimeout(timer);
     }
-    const rec = outcome.record;
-    if (rec) sql.insertAttempt(db, rec);
-    sql.updateDeliveryAfterAttempt(db, row.id, outcome.deliveryStatus!, rec ? rec.attempt : row.attempts, rec?.status_code ?? row.last_status, error.message.slice(0, 2000), outcome.nextAttemptAt, now);
-    const st = this.state.get(row.subscriber_id);
-    if (st && st.openUntil > now) sql.deferKind(db, this.kindOf(row.subscriber_id), st.openUntil);
-    if (outcome.disable && !this.disabled.has(row.subscriber_id)) {
-      sql.setDisabled(db, row.subscriber_id, true, outcome.disable.reason, outcome.disable.url, now);
-      this.disabled.set(row.subscriber_id, { at: now, reason: outcome.disable.reason, url: outcome.disable.url });
-      this.matchCache.clear();
-      this.ctx.log.warn({ subscriber: row.subscriber_id }, "webhook subscriber disabled: it answered 410 Gone");
-      this.ctx.bus.publish(db, {
-        name: "subscriber.disabled",
-        data: { subscriber_id: row.subscriber_id, reason: outcome.disable.reason, delivery_id: row.id },
-      });
+    const left = [...this.inFlight.keys()];
+    if (left.length) {
+      this.abort.abort(new Error("shutting down"));
+      await Promise.allSettled([...this.inFlight.values()]);
+      this.ctx.log.warn({ released: left.length }, "released webhook deliveries still in flight at the shutdown deadline");
     }
-    if (outcome.deliveryStatus === "dead") {
-      this.ctx.bus.publish(db, {
-        name: "delivery.exhausted",
-        data: {
-          delivery_id: row.id,
-          subscriber_id: row.subscriber_id,
-          event_id: row.event_id,
-          event_name: row.event_name,
-          attempts: rec?.attempt ?? row.attempts,
-          last_error: error.message.slice(0, 500),
-        },
-      });
+    // Deliveries handed over but not started, and those cut short, are due again at the next start.
+    const waiting = [...this.lanes.values()].flatMap((l) => {
+      l.handoffBytes = 0;
+      return l.handoff.splice(0).map((r) => r.id);
+    });
+    if (left.length || waiting.length) {
+      this.ctx.store.flush();
+      this.ctx.store.writeNow((db) => sql.releaseLeases(db, [...left, ...waiting]));
     }
   }
 }

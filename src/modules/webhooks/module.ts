@@ -10,7 +10,7 @@ export function webhookEngineOf(ctx: AppContext): WebhookEngine | null {
   return engines.get(ctx)?.engine ?? null;
 }
 
-/** Wires the webhooks feature into the daemon: routes, job kinds, maintenance services, health. */
+/** Wires the webhooks feature into the daemon: routes, the delivery engine, maintenance services, health. */
 export function createWebhooksModule(ctx: AppContext): FeatureModule {
   const engine = new WebhookEngine(ctx);
   engine.init();
@@ -21,5 +21,8 @@ export function createWebhooksModule(ctx: AppContext): FeatureModule {
   ctx.addHealth("webhooks", () => service.healthSection());
   ctx.metrics.addCollector(() => service.prometheus());
   ctx.scheduler.add({ name: "webhooks.pruner", pattern: ctx.config().webhooks.retention_cron, run: () => service.prune() });
-  return { name: "webhooks", routes: webhooksRoutes(ctx, service) };
+  // Retries due later than the engine's timers reach (a minute) are found by this sweep.
+  ctx.scheduler.add({ name: "webhooks.sweep", pattern: "*/15 * * * * *", run: () => engine.wakeAll() });
+  ctx.onShutdown(() => engine.stop(ctx.config().server.shutdown_timeout));
+  return { name: "webhooks", routes: webhooksRoutes(ctx, service), start: () => engine.start() };
 }

@@ -147,6 +147,7 @@ export class WebhooksService {
           last_success_at: iso(st.lastSuccessAt),
           last_failure_at: iso(st.lastFailureAt),
           last_error: st.lastError,
+          ...this.engine.rateOf(s.id),
         };
       });
     const bad = subscribers.filter((s) => s.status !== "healthy");
@@ -235,7 +236,7 @@ export class WebhooksService {
     });
   }
 
-  /** Retention: delivered deliveries (with attempts) and events without deliveries, in small batches. */
+  /** Retention: delivered deliveries (with attempts) and events past the period, in small batches. */
   async prune(): Promise<{ deliveries: number; events: number }> {
     const before = this.ctx.clock.now() - this.ctx.config().webhooks.retention;
     let deliveries = 0;
@@ -255,9 +256,14 @@ export class WebhooksService {
 
   healthSection() {
     const h = this.health();
+    let dead = 0;
+    for (const r of sql.openStats(this.ctx.store.db)) if (r.status === "dead") dead += r.n;
     return {
       ok: h.status !== "failing",
       status: h.status,
+      dead_deliveries: dead,
+      // Dead deliveries are work that will not happen by itself: /health turns degraded until replayed.
+      problems: dead ? [`${dead} dead deliver${dead === 1 ? "y" : "ies"}; retry with POST /api/v1/webhook-failures/retry or /api/v1/deliveries/{id}/retry`] : [],
       subscribers: Object.fromEntries(h.subscribers.map((s) => [s.id, { status: s.status, circuit: s.circuit, consecutive_failures: s.consecutive_failures }])),
     };
   }
@@ -268,18 +274,27 @@ export class WebhooksService {
     const attempts: Array<[Record<string, string>, number]> = [];
     const failing: Array<[Record<string, string>, number]> = [];
     const circuit: Array<[Record<string, string>, number]> = [];
+    const rates: Array<[Record<string, string>, number]> = [];
+    const waits: Array<[Record<string, string>, number]> = [];
     const now = this.ctx.clock.now();
     for (const id of [...this.subscriberIds(), JOBS_TARGET]) {
       const st = this.engine.stateOf(id);
       for (const [outcome, n] of Object.entries(st.attempts)) attempts.push([{ subscriber: id, outcome }, n]);
       failing.push([{ subscriber: id }, st.consecutiveFailures]);
       circuit.push([{ subscriber: id }, st.openUntil > now ? 1 : 0]);
+      const rate = this.engine.rateOf(id);
+      if (rate.max_rate > 0) {
+        rates.push([{ subscriber: id }, rate.max_rate]);
+        waits.push([{ subscriber: id }, rate.rate_limit_waits]);
+      }
     }
     return [
       family("ferry_webhook_deliveries", "gauge", "Deliveries waiting or failed, by subscriber and status.", rows),
       family("ferry_webhook_attempts_total", "counter", "HTTP attempts since start, by subscriber and outcome.", attempts),
       family("ferry_webhook_consecutive_failures", "gauge", "Consecutive failed attempts per subscriber.", failing),
       family("ferry_webhook_circuit_open", "gauge", "1 while a subscriber's circuit breaker is open.", circuit),
+      family("ferry_webhook_max_rate", "gauge", "Configured deliveries per second (subscribers with a max_rate).", rates),
+      family("ferry_webhook_rate_limited_total", "counter", "Times a subscriber's deliveries waited for its rate limit (no attempt used).", waits),
     ].join("\n");
   }
 }

@@ -5,7 +5,6 @@ import type { Db } from "../../store/sqlite";
 
 export interface DeliveryRow {
   id: string;
-  queue_job_id: number | null;
   event_id: string | null;
   event_name: string;
   subscriber_id: string;
@@ -17,10 +16,15 @@ export interface DeliveryRow {
   last_status: number | null;
   last_error: string | null;
   next_attempt_at: number | null;
+  lease_token: string | null;
+  lease_until: number | null;
   created_at: number;
   updated_at: number;
   finished_at: number | null;
 }
+
+/** What a claim returns: enough to sign and send the delivery. */
+export type ClaimedRow = Pick<DeliveryRow, "id" | "event_id" | "event_name" | "subscriber_id" | "url" | "body" | "attempts" | "max_attempts">;
 
 export interface AttemptRecord {
   delivery_id: string;
@@ -34,67 +38,131 @@ export interface AttemptRecord {
   response: string | null;
 }
 
+export interface NewDelivery {
+  id: string;
+  event_id: string | null;
+  event_name: string;
+  subscriber_id: string;
+  url: string | null;
+  body: string;
+  max_attempts: number;
+  /** Inserted already leased (handed to the engine in memory). */
+  lease?: { token: string; until: number };
+}
+
+/** The state a finished attempt (or a delivery that cannot be attempted) leaves its delivery in. */
+export interface DeliveryUpdate {
+  id: string;
+  token: string;
+  status: DeliveryRow["status"];
+  attempts: number;
+  last_status: number | null;
+  last_error: string | null;
+  next_attempt_at: number | null;
+}
+
 export function insertEvent(db: Db, id: string, name: string, envelope: string, now: number): boolean {
   return prepared(db, "INSERT INTO events (id, name, envelope, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING").run(id, name, envelope, now).changes === 1;
 }
 
-export function insertDelivery(db: Db, d: Pick<DeliveryRow, "id" | "queue_job_id" | "event_id" | "event_name" | "subscriber_id" | "url" | "body" | "max_attempts" | "created_at">): void {
-  prepared(
-    db,
-    `INSERT INTO webhook_deliveries (id, queue_job_id, event_id, event_name, subscriber_id, url, body, status, attempts, max_attempts, next_attempt_at, created_at, updated_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?, ?)`,
-  ).run(d.id, d.queue_job_id, d.event_id, d.event_name, d.subscriber_id, d.url, d.body, d.max_attempts, d.created_at, d.created_at, d.created_at);
+const INSERT_CHUNK = 32;
+const insertSqls: string[] = [];
+const insertSql = (n: number) =>
+  (insertSqls[n] ??=
+  `INSERT INTO webhook_deliveries (id, event_id, event_name, subscriber_id, url, body, status, attempts, max_attempts, next_attempt_at, lease_token, lease_until, created_at, updated_at) VALUES ` +
+  Array.from({ length: n }, () => "(?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?, ?, ?, ?)").join(", "));
+
+/** The fan-out of one event (or one job webhook): one multi-row INSERT per 32 deliveries, each leased or not. */
+export function insertDeliveries(db: Db, rows: NewDelivery[], now: number): void {
+  for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
+    const chunk = rows.slice(i, i + INSERT_CHUNK);
+    const params: unknown[] = [];
+    for (const d of chunk) params.push(d.id, d.event_id, d.event_name, d.subscriber_id, d.url, d.body, d.max_attempts, now, d.lease?.token ?? null, d.lease?.until ?? null, now, now);
+    prepared(db, insertSql(chunk.length)).run(...params);
+  }
+}
+
+// The deliveries table is the webhook lease queue: a claim leases up to `limit` due deliveries
+// of one target in one statement (webhook_deliveries_due covers the inner SELECT).
+const CLAIM = `UPDATE webhook_deliveries SET lease_token = ?, lease_until = ?
+  WHERE id IN (SELECT id FROM webhook_deliveries
+               WHERE subscriber_id = ? AND status IN ('pending','retrying') AND next_attempt_at <= ? AND lease_token IS NULL
+               ORDER BY next_attempt_at LIMIT ?)
+  RETURNING id, event_id, event_name, subscriber_id, url, body, attempts, max_attempts`;
+
+export function claimDue(db: Db, subscriberId: string, limit: number, token: string, leaseUntil: number, now: number): ClaimedRow[] {
+  return prepared<unknown[], ClaimedRow>(db, CLAIM).all(token, leaseUntil, subscriberId, now, limit);
+}
+
+/** When the next unleased delivery of a target is due (null: none waiting). */
+export function nextDue(db: Db, subscriberId: string): number | null {
+  return (
+    prepared<[string], number | null>(
+      db,
+      "SELECT min(next_attempt_at) FROM webhook_deliveries WHERE subscriber_id = ? AND status IN ('pending','retrying') AND lease_token IS NULL",
+    )
+      .pluck()
+      .get(subscriberId) ?? null
+  );
+}
+
+/** Targets that have open deliveries (so a subscriber removed from config still gets its rows settled). */
+export function openTargets(db: Db): string[] {
+  return prepared<[], string>(db, "SELECT DISTINCT subscriber_id FROM webhook_deliveries WHERE status IN ('pending','retrying')").pluck().all();
+}
+
+/** At start: leases of a process that is gone are void (one daemon per database). Returns how many. */
+export function releaseAllLeases(db: Db, now: number): number {
+  return prepared(db, "UPDATE webhook_deliveries SET lease_token = NULL, lease_until = NULL, updated_at = ? WHERE status IN ('pending','retrying') AND lease_token IS NOT NULL").run(now).changes;
+}
+
+export function releaseLeases(db: Db, ids: string[]): void {
+  prepared(db, "UPDATE webhook_deliveries SET lease_token = NULL, lease_until = NULL WHERE id IN (SELECT value FROM json_each(?))").run(JSON.stringify(ids));
+}
+
+// Set-based completion (graphile-worker's completeJobs): every finished delivery of a batch in
+// one UPDATE … FROM json_each, guarded by its lease token; RETURNING names those still held.
+const FINISH = `UPDATE webhook_deliveries AS d SET
+    status = u.status, attempts = u.attempts, last_status = u.last_status, last_error = u.last_error,
+    next_attempt_at = u.next_attempt_at, lease_token = NULL, lease_until = NULL, updated_at = @now,
+    finished_at = CASE WHEN u.status IN ('delivered','failed','dead') THEN @now END
+  FROM (SELECT value->>'$[0]' AS id, value->>'$[1]' AS token, value->>'$[2]' AS status, value->>'$[3]' AS attempts,
+               value->>'$[4]' AS last_status, value->>'$[5]' AS last_error, value->>'$[6]' AS next_attempt_at
+        FROM json_each(@json)) AS u
+  WHERE d.id = u.id AND d.lease_token = u.token
+  RETURNING id`;
+
+/** Applies the outcomes of a batch; returns the ids whose lease was still held (the others were taken over). */
+export function finishDeliveries(db: Db, updates: DeliveryUpdate[], now: number): Set<string> {
+  if (updates.length === 0) return new Set();
+  const json = JSON.stringify(updates.map((u) => [u.id, u.token, u.status, u.attempts, u.last_status, u.last_error, u.next_attempt_at]));
+  return new Set(prepared<[{ now: number; json: string }], string>(db, FINISH).pluck().all({ now, json }));
+}
+
+const INSERT_ATTEMPTS = `INSERT INTO webhook_attempts (delivery_id, subscriber_id, attempt, started_at, duration_ms, status_code, outcome, error, response)
+  SELECT value->>'$[0]', value->>'$[1]', value->>'$[2]', value->>'$[3]', value->>'$[4]', value->>'$[5]', value->>'$[6]', value->>'$[7]', value->>'$[8]'
+  FROM json_each(?)`;
+
+/** Every attempt record of a batch in one INSERT … SELECT. */
+export function insertAttempts(db: Db, records: AttemptRecord[]): void {
+  if (records.length === 0) return;
+  const json = JSON.stringify(records.map((a) => [a.delivery_id, a.subscriber_id, a.attempt, a.started_at, a.duration_ms, a.status_code, a.outcome, a.error, a.response]));
+  prepared(db, INSERT_ATTEMPTS).run(json);
 }
 
 export function getDelivery(db: Db, id: string): DeliveryRow | undefined {
   return prepared<[string], DeliveryRow>(db, "SELECT * FROM webhook_deliveries WHERE id = ?").get(id);
 }
 
-export function insertAttempt(db: Db, a: AttemptRecord): void {
-  prepared(
-    db,
-    `INSERT INTO webhook_attempts (delivery_id, subscriber_id, attempt, started_at, duration_ms, status_code, outcome, error, response)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  ).run(a.delivery_id, a.subscriber_id, a.attempt, a.started_at, a.duration_ms, a.status_code, a.outcome, a.error, a.response);
-}
-
-/** Records an attempt's effect on its delivery; `finished` for delivered/failed/dead. */
-export function updateDeliveryAfterAttempt(
-  db: Db,
-  id: string,
-  status: DeliveryRow["status"],
-  attempt: number,
-  lastStatus: number | null,
-  lastError: string | null,
-  nextAttemptAt: number | null,
-  now: number,
-): void {
-  prepared(
-    db,
-    `UPDATE webhook_deliveries SET status = ?, attempts = ?, last_status = ?, last_error = ?, next_attempt_at = ?, updated_at = ?,
-       finished_at = CASE WHEN ? IN ('delivered','failed','dead') THEN ? ELSE NULL END
-     WHERE id = ?`,
-  ).run(status, attempt, lastStatus, lastError, nextAttemptAt, now, status, now, id);
-}
-
-/** updateDeliveryAfterAttempt for the common case, a delivered attempt (no CASE, constants inlined). */
-export function markDelivered(db: Db, id: string, attempt: number, lastStatus: number, now: number): void {
-  prepared(
-    db,
-    `UPDATE webhook_deliveries SET status = 'delivered', attempts = ?, last_status = ?, last_error = NULL, next_attempt_at = NULL, updated_at = ?, finished_at = ?
-     WHERE id = ?`,
-  ).run(attempt, lastStatus, now, now, id);
-}
-
-export function setNextAttempt(db: Db, id: string, at: number, now: number): void {
-  prepared(db, "UPDATE webhook_deliveries SET next_attempt_at = ?, updated_at = ? WHERE id = ?").run(at, now, id);
-}
-
-export function resetForReplay(db: Db, id: string, queueJobId: number, now: number): void {
-  prepared(
-    db,
-    `UPDATE webhook_deliveries SET status = 'pending', attempts = 0, queue_job_id = ?, next_attempt_at = ?, finished_at = NULL, updated_at = ? WHERE id = ?`,
-  ).run(queueJobId, now, now, id);
+/** Back to pending with a fresh attempt budget (same id, same body); false unless it was finished. */
+export function resetForReplay(db: Db, id: string, now: number): boolean {
+  return (
+    prepared(
+      db,
+      `UPDATE webhook_deliveries SET status = 'pending', attempts = 0, next_attempt_at = ?, finished_at = NULL, lease_token = NULL, lease_until = NULL, updated_at = ?
+       WHERE id = ? AND status IN ('delivered','failed','dead')`,
+    ).run(now, now, id).changes === 1
+  );
 }
 
 export function attemptsOf(db: Db, id: string): Array<Omit<AttemptRecord, "delivery_id"> & { id: number }> {
@@ -102,11 +170,6 @@ export function attemptsOf(db: Db, id: string): Array<Omit<AttemptRecord, "deliv
     db,
     "SELECT id, subscriber_id, attempt, started_at, duration_ms, status_code, outcome, error, response FROM webhook_attempts WHERE delivery_id = ? ORDER BY id",
   ).all(id);
-}
-
-/** Defers every waiting job of a subscriber's kind while its circuit is open (one statement instead of a claim each). */
-export function deferKind(db: Db, kind: string, until: number): number {
-  return prepared(db, "UPDATE jobs SET run_at = ? WHERE kind = ? AND status IN ('queued','retry') AND run_at < ?").run(until, kind, until).changes;
 }
 
 export function loadDisabled(db: Db): Array<{ subscriber_id: string; disabled_at: number; disabled_reason: string | null; disabled_url: string | null }> {
@@ -188,17 +251,13 @@ export function pruneDelivered(db: Db, before: number, limit: number): number {
   const ids = prepared<[number, number], string>(db, "SELECT id FROM webhook_deliveries WHERE finished_at < ? AND status = 'delivered' LIMIT ?")
     .pluck()
     .all(before, limit);
-  for (const id of ids) {
-    prepared(db, "DELETE FROM webhook_attempts WHERE delivery_id = ?").run(id);
-    prepared(db, "DELETE FROM webhook_deliveries WHERE id = ?").run(id);
-  }
+  const json = JSON.stringify(ids);
+  prepared(db, "DELETE FROM webhook_attempts WHERE delivery_id IN (SELECT value FROM json_each(?))").run(json);
+  prepared(db, "DELETE FROM webhook_deliveries WHERE id IN (SELECT value FROM json_each(?))").run(json);
   return ids.length;
 }
 
+/** Events past the retention period (their deliveries carry their own body; the id only guards idempotent publish). */
 export function pruneEvents(db: Db, before: number, limit: number): number {
-  return prepared(
-    db,
-    `DELETE FROM events WHERE id IN (SELECT e.id FROM events e WHERE e.created_at < ?
-       AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = e.id) LIMIT ?)`,
-  ).run(before, limit).changes;
+  return prepared(db, "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE created_at < ? LIMIT ?)").run(before, limit).changes;
 }
