@@ -14,6 +14,9 @@ import { featureModules } from "./modules";
 import { deleteFinishedJobs, Queue, systemClock, type Clock } from "./queue";
 import { Scheduler } from "./scheduler";
 import { openStore, type Store } from "./store/db";
+import { SqliteDriver } from "./store/driver/sqlite";
+import { clusterMetrics, Membership } from "./cluster/membership";
+import { nodeIdOf } from "./config/schema";
 import { VERSION } from "./version";
 
 export interface DaemonOptions {
@@ -68,7 +71,8 @@ export class Daemon {
     const log = createLogger(config.log.level, options.logDestination);
     const store = openStore({ path: config.storage.path, durability: config.storage.durability, busyTimeoutMs: config.storage.busy_timeout, lock: "serve" });
     const clock = options.clock ?? systemClock;
-    const queue = new Queue(store, { log: log.child({ component: "queue" }), clock, leaseMs: config.queue.lease });
+    const driver = new SqliteDriver(store);
+    const queue = new Queue(driver, { log: log.child({ component: "queue" }), clock, leaseMs: config.queue.lease });
     const scheduler = new Scheduler(log.child({ component: "scheduler" }));
     const metrics = new Metrics();
     const bus = new EventBus(store, log.child({ component: "bus" }));
@@ -117,6 +121,20 @@ export class Daemon {
     }
     for (const m of modules) m.start?.();
     queue.start();
+    const membership = new Membership(driver, {
+      nodeId: nodeIdOf(config, daemon.port),
+      heartbeatMs: config.cluster.heartbeat,
+      ttlMs: config.cluster.leader_ttl,
+      clock,
+      log: log.child({ component: "cluster" }),
+      info: () => ({ url: daemon.url, version: VERSION }),
+    });
+    await membership.start();
+    scheduler.setLeaderGate(() => membership.isLeader);
+    // First in the shutdown tasks: the leader row is handed over before anything else stops.
+    shutdownTasks.unshift(() => membership.stop());
+    health.add("cluster", () => ({ ok: !membership.status().error, ...membership.status() }));
+    metrics.addCollector(() => clusterMetrics(membership.status()).join("\n"));
     scheduler.start();
     if (options.signals) daemon.installSignals();
     log.info({ version: VERSION, url: daemon.url, db: config.storage.path, durability: config.storage.durability }, "ferry started");
@@ -191,6 +209,7 @@ function registerCoreMaintenance(ctx: AppContext): void {
   ctx.scheduler.add({
     name: "queue.rescuer",
     pattern: cfg.queue.maintenance_cron,
+    leaderOnly: true,
     run: async () => {
       await ctx.queue.recover();
       ctx.queue.wakeAll();
@@ -199,6 +218,7 @@ function registerCoreMaintenance(ctx: AppContext): void {
   ctx.scheduler.add({
     name: "queue.cleaner",
     pattern: cfg.queue.retention_cron,
+    leaderOnly: true,
     run: async () => {
       const before = ctx.clock.now() - ctx.config().queue.retention;
       // Small batches, each its own commit, so request writes never wait long.

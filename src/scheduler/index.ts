@@ -6,6 +6,8 @@ export interface MaintenanceService {
   /** croner pattern; six fields allow seconds. */
   pattern: string;
   run: () => unknown;
+  /** Runs only on the cluster's leader (cleanup, rescue); without it, on every node (per-node work). */
+  leaderOnly?: boolean;
 }
 
 export interface ServiceStatus {
@@ -39,8 +41,15 @@ interface Entry {
 export class Scheduler {
   private entries = new Map<string, Entry>();
   private started = false;
+  /** Whether this node leads now (the cluster membership sets it; alone, a node always leads). */
+  private isLeader: () => boolean = () => true;
 
   constructor(private log: Logger) {}
+
+  /** Leader-only services skip their scheduled runs while this returns false. */
+  setLeaderGate(isLeader: () => boolean): void {
+    this.isLeader = isLeader;
+  }
 
   add(service: MaintenanceService): void {
     if (this.entries.has(service.name)) throw new Error(`maintenance service ${service.name} added twice`);
@@ -88,7 +97,10 @@ export class Scheduler {
 
   private startEntry(e: Entry): void {
     if (e.cron) return;
-    e.cron = new Cron(e.service.pattern, { protect: true, unref: true }, () => this.execute(e));
+    e.cron = new Cron(e.service.pattern, { protect: true, unref: true }, () => {
+      if (e.service.leaderOnly && !this.isLeader()) return; // another node runs it
+      return this.execute(e);
+    });
   }
 
   private async execute(e: Entry): Promise<void> {

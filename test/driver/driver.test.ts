@@ -193,6 +193,19 @@ describe.each(targets)("$name driver", (target) => {
     expect(await driver.electLeader("maintenance", "a", 1000, T0 + 2000)).toBe(true); // resigning frees it at once
   });
 
+  it("node heartbeats: upserted per node, listed while fresh", async () => {
+    const { driver, peer } = await target.fresh();
+    const other = await peer();
+    await driver.touchNode("a", T0, T0, { url: "http://a" });
+    await other.touchNode("b", T0 + 5, T0 + 5, {});
+    await driver.touchNode("a", T0, T0 + 1000, { url: "http://a2" });
+    expect(await other.nodesSeenSince(T0)).toEqual([
+      { node_id: "a", started_at: T0, seen_at: T0 + 1000, info: '{"url":"http://a2"}' },
+      { node_id: "b", started_at: T0 + 5, seen_at: T0 + 5, info: "{}" },
+    ]);
+    expect((await driver.nodesSeenSince(T0 + 6)).map((n) => n.node_id)).toEqual(["a"]); // b went quiet
+  });
+
   it("writes of one event-loop turn share one commit; a failing write is rejected alone", async () => {
     const { driver } = await target.fresh();
     const before = driver.commits;

@@ -179,6 +179,14 @@ export class PostgresDriver implements StoreDriver<PgTx> {
     return q.currentLeader(this.sql, name, now);
   }
 
+  touchNode(nodeId: string, startedAt: number, now: number, info: unknown) {
+    return this.write((tx) => q.touchNode(tx, nodeId, startedAt, now, info));
+  }
+
+  nodesSeenSince(since: number) {
+    return q.nodesSeenSince(this.sql, since);
+  }
+
   onJobsAvailable(listener: (kinds: string[]) => void): void {
     this.listeners.push(listener);
     // A failed LISTEN (server down at start) is not fatal: porsager retries, and workers poll.

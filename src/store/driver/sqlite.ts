@@ -9,7 +9,7 @@ import { recoverExpiredLeases } from "../../queue/recover";
 import { releaseJob } from "../../queue/release";
 import { replayDeadJobs, replayJob } from "../../queue/replay";
 import { doneCount, getJob, queueDepth } from "../../queue/stats";
-import { currentLeader, electLeader, resignLeader } from "../leader";
+import { currentLeader, electLeader, nodesSeenSince, resignLeader, touchNode } from "../leader";
 import type { Db } from "../sqlite";
 import { completeJob } from "../../queue/complete";
 import { failJob } from "../../queue/fail";
@@ -147,6 +147,14 @@ export class SqliteDriver implements StoreDriver<Db> {
 
   async leader(name: string, now: number) {
     return currentLeader(this.store.db, name, now);
+  }
+
+  touchNode(nodeId: string, startedAt: number, now: number, info: unknown) {
+    return this.store.write((db) => touchNode(db, nodeId, startedAt, now, info));
+  }
+
+  async nodesSeenSince(since: number) {
+    return nodesSeenSince(this.store.db, since);
   }
 
   onJobsAvailable(listener: (kinds: string[]) => void): void {

@@ -29,6 +29,14 @@ export interface LeaderRow {
   expires_at: number;
 }
 
+export interface NodeRow {
+  node_id: string;
+  started_at: number;
+  seen_at: number;
+  /** JSON the node published with its heartbeat (e.g. its URL and version). */
+  info: string;
+}
+
 /** Jobs per kind and status ({ kind: { queued, running, retry, dead } }). */
 export type QueueDepth = Record<string, Record<string, number>>;
 
@@ -77,6 +85,10 @@ export interface StoreDriver<Tx = unknown> {
   electLeader(name: string, nodeId: string, ttlMs: number, now: number): Promise<boolean>;
   resignLeader(name: string, nodeId: string): Promise<void>;
   leader(name: string, now: number): Promise<LeaderRow | null>;
+  /** A node's heartbeat (upsert of its row). */
+  touchNode(nodeId: string, startedAt: number, now: number, info: unknown): Promise<void>;
+  /** Nodes whose heartbeat is at or after `since`, by node id. */
+  nodesSeenSince(since: number): Promise<NodeRow[]>;
 
   /**
    * Called with the kinds that got runnable jobs from any node (PostgreSQL: LISTEN/NOTIFY, one

@@ -4,7 +4,7 @@
 // src/modules/<feature>/migrations.ts. Never edit an applied migration; add a new one.
 import core001 from "./001_core.sql" with { type: "text" };
 import core002 from "./002_dead_jobs_index.sql" with { type: "text" };
-import core003 from "./003_leaders.sql" with { type: "text" };
+import core003 from "./003_cluster.sql" with { type: "text" };
 import { moodleMigrations } from "../../modules/moodle/migrations";
 import { webhooksMigrations } from "../../modules/webhooks/migrations";
 import { jobsMigrations } from "../../modules/jobs/migrations";
@@ -19,7 +19,7 @@ export interface Migration {
 export const coreMigrations: Migration[] = [
   { version: 1, name: "001_core", sql: core001 },
   { version: 2, name: "002_dead_jobs_index", sql: core002 },
-  { version: 3, name: "003_leaders", sql: core003 },
+  { version: 3, name: "003_cluster", sql: core003 },
 ];
 
 export const allMigrations: Migration[] = [...coreMigrations, ...moodleMigrations, ...webhooksMigrations, ...jobsMigrations, ...bridgeMigrations];

@@ -2,7 +2,7 @@
 // with FOR UPDATE SKIP LOCKED so concurrent claimers on any node never wait for or share a row;
 // batches of completions, failures and heartbeats are one statement each over unnest() arrays.
 import type { JobRow, NewJob } from "../../queue/types";
-import type { QueueDepth, Completion, Failure, LeaseRef, LeaderRow } from "../driver/types";
+import type { QueueDepth, Completion, Failure, LeaseRef, LeaderRow, NodeRow } from "../driver/types";
 import type { PgExec, PgTx } from "./client";
 
 export async function enqueue(tx: PgTx, jobs: NewJob[], now: number, defaultMaxAttempts: number): Promise<Array<{ id: number; created: boolean }>> {
@@ -141,4 +141,13 @@ export async function resignLeader(tx: PgTx, name: string, nodeId: string): Prom
 export async function currentLeader(tx: PgExec, name: string, now: number): Promise<LeaderRow | null> {
   const [row] = await tx<LeaderRow[]>`SELECT name, node_id, elected_at, expires_at FROM leaders WHERE name = ${name} AND expires_at >= ${now}`;
   return row ? { ...row } : null;
+}
+
+export async function touchNode(tx: PgTx, nodeId: string, startedAt: number, now: number, info: unknown): Promise<void> {
+  await tx`INSERT INTO nodes (node_id, started_at, seen_at, info) VALUES (${nodeId}, ${startedAt}, ${now}, ${JSON.stringify(info ?? {})})
+    ON CONFLICT (node_id) DO UPDATE SET seen_at = excluded.seen_at, info = excluded.info`;
+}
+
+export async function nodesSeenSince(tx: PgExec, since: number): Promise<NodeRow[]> {
+  return [...(await tx<NodeRow[]>`SELECT node_id, started_at, seen_at, info FROM nodes WHERE seen_at >= ${since} ORDER BY node_id`)].map((r) => ({ ...r }));
 }

@@ -29,3 +29,10 @@ CREATE TABLE leaders (
   elected_at bigint NOT NULL,
   expires_at bigint NOT NULL
 );
+
+CREATE TABLE nodes (
+  node_id    text   PRIMARY KEY,
+  started_at bigint NOT NULL,
+  seen_at    bigint NOT NULL,
+  info       text   NOT NULL DEFAULT '{}'
+);

@@ -1,0 +1,17 @@
+-- Leader election and node heartbeats for maintenance services (DESIGN.md "Growing past one machine"): one row per
+-- role, held by one node until expires_at (unix ms) unless it renews. One SQLite node always wins;
+-- the table exists so both drivers share one election (src/cluster/elector.ts).
+CREATE TABLE leaders (
+  name       TEXT    PRIMARY KEY,
+  node_id    TEXT    NOT NULL,
+  elected_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+);
+
+-- Every node's heartbeat: the peers a node sees are the rows renewed within cluster.leader_ttl.
+CREATE TABLE nodes (
+  node_id    TEXT    PRIMARY KEY,
+  started_at INTEGER NOT NULL,
+  seen_at    INTEGER NOT NULL,
+  info       TEXT    NOT NULL DEFAULT '{}'
+);

@@ -1,9 +1,0 @@
--- Leader election for maintenance services (DESIGN.md "Growing past one machine"): one row per
--- role, held by one node until expires_at (unix ms) unless it renews. One SQLite node always wins;
--- the table exists so both drivers share one election (src/cluster/elector.ts).
-CREATE TABLE leaders (
-  name       TEXT    PRIMARY KEY,
-  node_id    TEXT    NOT NULL,
-  elected_at INTEGER NOT NULL,
-  expires_at INTEGER NOT NULL
-);
