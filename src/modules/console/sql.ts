@@ -25,14 +25,15 @@ const PAGE = "(@before_t IS NULL OR updated_at < @before_t OR (updated_at = @bef
 const WHO = "(@subscriber IS NULL OR subscriber_id = @subscriber)";
 const ORDER = "ORDER BY updated_at DESC, id DESC LIMIT @limit";
 
-const BY_GROUP = {
+export const BY_GROUP = {
   // webhook_deliveries_problem (updated_at) WHERE status IN ('failed','dead')
   problem: `SELECT ${COLUMNS} FROM webhook_deliveries WHERE status IN ('failed','dead') AND (@status IS NULL OR status = @status)
     AND updated_at >= @since AND updated_at <= @until AND ${WHO} AND ${PAGE} ${ORDER}`,
-  // webhook_deliveries_finished (finished_at) WHERE finished_at IS NOT NULL; a delivered row's
-  // finished_at is its updated_at (both set by the delivering attempt).
+  // webhook_deliveries_finished (finished_at) WHERE finished_at IS NOT NULL. A delivered row's
+  // finished_at is its updated_at (both set by the delivering attempt): filtering and sorting by
+  // finished_at reads the index in order and stops at the page's end.
   delivered: `SELECT ${COLUMNS} FROM webhook_deliveries WHERE finished_at >= @since AND finished_at <= @until AND status = 'delivered'
-    AND updated_at >= @since AND updated_at <= @until AND ${WHO} AND ${PAGE} ${ORDER}`,
+    AND ${WHO} AND ${PAGE.replaceAll("updated_at", "finished_at")} ORDER BY finished_at DESC, id DESC LIMIT @limit`,
   // webhook_deliveries_open (status) WHERE status IN ('pending','retrying'): the backlog, small by nature.
   open: `SELECT ${COLUMNS} FROM webhook_deliveries WHERE status IN ('pending','retrying') AND (@status IS NULL OR status = @status)
     AND updated_at >= @since AND updated_at <= @until AND ${WHO} AND ${PAGE} ${ORDER}`,
