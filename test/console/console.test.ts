@@ -166,8 +166,14 @@ describe.skipIf(!chromiumPath)("operator console in Chromium", () => {
       const before = rx.requests.length;
       await page.goto(`${f.url}/ui#/deliveries?subscriber=crm&status=dead`);
       await page.getByRole("button", { name: `Retry delivery ${more[1]}` }).waitFor();
-      await page.getByRole("button", { name: "Retry failed deliveries in this window" }).click();
-      await page.getByRole("dialog").getByRole("button", { name: "Retry all" }).click();
+      // By keyboard: focus the button, Enter opens the dialog on Cancel, Tab moves to the action.
+      await page.getByRole("button", { name: "Retry failed deliveries in this window" }).focus();
+      await page.keyboard.press("Enter");
+      await page.getByRole("dialog").waitFor();
+      expect(await page.evaluate(() => (globalThis as any).document.activeElement?.textContent)).toBe("Cancel");
+      await page.keyboard.press("Tab");
+      expect(await page.evaluate(() => (globalThis as any).document.activeElement?.textContent)).toBe("Retry all");
+      await page.keyboard.press("Enter");
       await waitForText(page, "2 deliveries queued for retry.");
       await rx.waitForRequests(before + 2);
       for (const id of more) await waitDelivery(f, id, "delivered");
