@@ -49,6 +49,20 @@ describe("console files", () => {
     expect(((await missing.json()) as any).error.code).toBe("not_found");
   });
 
+  test("gzip when the browser accepts it, plain text otherwise", async () => {
+    const f = await ferry();
+    const source = readFileSync(join(UI_DIR, "deliveries.ui.js"), "utf8");
+    const plain = await fetch(`${f.url}/ui/deliveries.js`, { headers: { "accept-encoding": "identity" } });
+    expect(plain.headers.get("content-encoding")).toBeNull();
+    expect(await plain.text()).toBe(source);
+    const zipped = await fetch(`${f.url}/ui/deliveries.js`, { headers: { "accept-encoding": "gzip, deflate" }, decompress: false } as RequestInit);
+    expect(zipped.headers.get("content-encoding")).toBe("gzip");
+    expect(zipped.headers.get("vary")).toBe("accept-encoding");
+    const raw = new Uint8Array(await zipped.arrayBuffer());
+    expect(raw.byteLength).toBeLessThan(source.length / 2);
+    expect(new TextDecoder().decode(Bun.gunzipSync(raw))).toBe(source);
+  });
+
   test("the shell holds no data and no inline code; the whole console is under 150 KB", async () => {
     const f = await ferry([hook("shell-sub", "http://127.0.0.1:9/hook")]);
     const html = await (await fetch(`${f.url}/ui`)).text();

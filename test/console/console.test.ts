@@ -237,6 +237,10 @@ describe.skipIf(!chromiumPath)("operator console in Chromium", () => {
       await b.idle();
       expect(b.jobs().find((j) => j.id === dead.id)!.status).toBe("done");
       await waitForText(page, "No dead bridge jobs.");
+      // The direction recovers on the page by itself (polling): its last attempt succeeded.
+      const direction = page.getByRole("article", { name: "Chatwoot → Zendesk" });
+      await waitFor(async () => (await direction.locator(".badge").innerText()) === "ok", 15_000, "Chatwoot → Zendesk ok");
+      await waitForText(page, "0 queued, 0 running");
       expect(b.zd.tickets.get(TICKET)!.comments.some((c) => JSON.stringify(c).includes("a reply that fails once"))).toBe(true);
       await shot(page, "08-bridge-replayed");
       expect(errors).toEqual([]);

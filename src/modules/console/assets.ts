@@ -57,15 +57,21 @@ export function consoleSize(): number {
   return n;
 }
 
-export function assetResponse(name: string): Response | null {
+// Compressed once, on first request (text shrinks to about a third: fewer bytes on a slow link).
+const gzipped = new Map<string, Uint8Array>();
+
+export function assetResponse(name: string, acceptEncoding: string | null): Response | null {
   const asset = ASSETS[name];
   if (!asset) return null;
-  return new Response(asset[1], {
-    headers: {
-      "content-type": asset[0],
-      // Small files, revalidated each time so an upgraded binary is picked up at once.
-      "cache-control": name === "index.html" ? "no-store" : "no-cache",
-      ...SECURITY_HEADERS,
-    },
-  });
+  const headers: Record<string, string> = {
+    "content-type": asset[0],
+    // Small files, revalidated each time so an upgraded binary is picked up at once.
+    "cache-control": name === "index.html" ? "no-store" : "no-cache",
+    vary: "accept-encoding",
+    ...SECURITY_HEADERS,
+  };
+  if (!/\bgzip\b/.test(acceptEncoding ?? "")) return new Response(asset[1], { headers });
+  let body = gzipped.get(name);
+  if (!body) gzipped.set(name, (body = Bun.gzipSync(Buffer.from(asset[1]))));
+  return new Response(body, { headers: { ...headers, "content-encoding": "gzip" } });
 }
