@@ -59,7 +59,7 @@ export class ConsoleService {
         created_at: iso(r.created_at),
         updated_at: iso(r.updated_at),
       })),
-      next_before: rows.length > q.limit || page.length === q.limit ? (last ? `${last.updated_at}:${last.id}` : null) : null,
+      next_before: page.length === q.limit && last ? `${last.updated_at}:${last.id}` : null,
     };
   }
 

@@ -106,7 +106,9 @@ async function route() {
 
 async function tick() {
   const c = current;
-  if (!c || c.busy) return;
+  if (!c) return;
+  // A refresh asked for during one (after an action, say) runs right after it.
+  if (c.busy) return void (c.again = true);
   c.busy = true;
   try {
     await c.refresh();
@@ -115,6 +117,10 @@ async function tick() {
     if (c === current && signedIn()) c.error.textContent = `Could not load: ${err.message}`;
   } finally {
     c.busy = false;
+  }
+  if (c.again && c === current) {
+    c.again = false;
+    await tick();
   }
 }
 
