@@ -1,8 +1,9 @@
 // The operator console in a real browser (Debian chromium via playwright-core): sign-in gate,
 // replaying dead work with a click, the learner view, and a screenshot of every page.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { readFileSync, writeFileSync } from "node:fs";
 import type { BrowserContext } from "playwright-core";
-import { FakeSubscriber } from "../fakes/subscriber";
+import { FakeSubscriber, type Reply } from "../fakes/subscriber";
 import { chunks, course2Logs, structure2 } from "../moodle/fixtures";
 import { startFerry, waitFor, type TestFerry } from "../helpers/ferry";
 import { startBridge, TICKET } from "../bridge/setup";
@@ -29,8 +30,8 @@ async function ferryWithHooks(rx: FakeSubscriber, extra: Record<string, unknown>
   return f;
 }
 
-async function receiver(reply: ConstructorParameters<typeof Object>[0] = { status: 200, body: "ok" }): Promise<FakeSubscriber> {
-  const rx = await FakeSubscriber.start({ reply: reply as any });
+async function receiver(reply: Reply = { status: 200, body: "ok" }): Promise<FakeSubscriber> {
+  const rx = await FakeSubscriber.start({ reply });
   cleanups.push(() => rx.stop());
   return rx;
 }
@@ -105,6 +106,21 @@ describe.skipIf(!chromiumPath)("operator console in Chromium", () => {
       expect(await page.getByRole("navigation", NAV).isVisible()).toBe(false);
       // The refused token's 401 is the one resource error Chromium logs here.
       expect(errors.filter((e) => !e.includes("status of 401"))).toEqual([]);
+    });
+  });
+
+  test("a token revoked by a config reload signs the console out at its next refresh", async () => {
+    const rx = await receiver();
+    const f = await ferryWithHooks(rx);
+    await withPage(browser, "revoked", async (page) => {
+      await signIn(page, f.url, TOKEN);
+      await waitForText(page, "Store");
+      const config = JSON.parse(readFileSync(f.configPath, "utf8"));
+      writeFileSync(f.configPath, JSON.stringify({ ...config, auth: { api_tokens: ["a-new-token"] } }));
+      expect(f.daemon.reload()).toBe(true);
+      await page.getByText("The server refused the token; sign in again.").waitFor({ timeout: 15_000 });
+      expect(await page.getByRole("navigation", NAV).isVisible()).toBe(false);
+      expect(await page.locator("#page").innerHTML()).toBe("");
     });
   });
 
