@@ -16,15 +16,14 @@ const NAV = { name: "Console pages" } as const;
 let browser: BrowserContext;
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 
-async function ferryWithHooks(rx: FakeSubscriber, extra: Record<string, unknown> = {}): Promise<TestFerry> {
+async function ferryWithHooks(rx: FakeSubscriber, subscriber: Record<string, unknown> = {}): Promise<TestFerry> {
   const f = await startFerry({
     auth: { api_tokens: [TOKEN] },
     moodle: { tokens: [MOODLE_TOKEN] },
     webhooks: {
       allow_private_targets: true, // the receiver is on loopback
-      subscribers: [{ id: "crm", name: "CRM sync", url: rx.url, events: ["*"], timeout_ms: 2000, retry: { max_attempts: 1 } }],
+      subscribers: [{ id: "crm", name: "CRM sync", url: rx.url, events: ["*"], timeout_ms: 2000, retry: { max_attempts: 1 }, ...subscriber }],
     },
-    ...extra,
   });
   cleanups.push(() => f.stop());
   return f;
@@ -121,6 +120,28 @@ describe.skipIf(!chromiumPath)("operator console in Chromium", () => {
       await page.getByText("The server refused the token; sign in again.").waitFor({ timeout: 15_000 });
       expect(await page.getByRole("navigation", NAV).isVisible()).toBe(false);
       expect(await page.locator("#page").innerHTML()).toBe("");
+    });
+  });
+
+  test("the overview shows a backlog building and draining without a reload", async () => {
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    const rx = await receiver(async () => {
+      await gate; // the receiver holds every request until the test opens the gate
+      return new Response("ok");
+    });
+    const f = await ferryWithHooks(rx, { concurrency: 1, timeout_ms: 60_000 });
+    await withPage(browser, "drain", async (page, errors) => {
+      await signIn(page, f.url, TOKEN);
+      await page.getByLabel("Queue history window").selectOption("5");
+      for (let i = 0; i < 40; i++) await f.request("POST", "/api/v1/events", { token: TOKEN, body: { id: `b-${i}`, name: "x.y", data: {} } });
+      const caption = page.locator("figcaption").first();
+      await waitFor(async () => /: 40 now/.test(await caption.innerText()), 15_000, "40 waiting on the page");
+      await shot(page, "09-overview-backlog");
+      open();
+      await waitFor(async () => /: 0 now, peak 40/.test(await caption.innerText()), 20_000, "the backlog drained on the page");
+      await waitFor(async () => /Jobs completed: 40 /.test(await page.locator("figcaption").nth(1).innerText()), 10_000, "40 completed on the page");
+      expect(errors).toEqual([]);
     });
   });
 
@@ -274,7 +295,7 @@ describe.skipIf(!chromiumPath)("operator console in Chromium", () => {
     await withPage(browser, "pages", async (page, errors) => {
       await signIn(page, f.url, TOKEN);
       const pages: Array<[string, string | RegExp]> = [
-        ["Overview", "Failed deliveries (24 h)"],
+        ["Overview", "Jobs completed"],
         ["Subscribers", "CRM sync"],
         ["Deliveries", failed],
         ["Jobs", "api.job"],

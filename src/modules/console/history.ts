@@ -13,11 +13,11 @@ export interface QueueSample {
   failed_total: number;
 }
 
-const SAMPLE_MS = 10_000;
+export const SAMPLE_MS = 5_000;
 const KEEP_MS = 3_600_000;
 
 /**
- * The queue's last hour, sampled every 10 s into memory (depth needs a time series the database
+ * The queue's last hour, sampled every 5 s into memory (depth needs a time series the database
  * does not keep, and reading counters is cheaper than counting finished rows). Owned by the
  * console module; it starts empty after a restart.
  */

@@ -1,6 +1,6 @@
 import type { AppContext } from "../../context";
 import type { DeliveryListQuery } from "./model";
-import type { QueueHistory } from "./history";
+import { SAMPLE_MS, type QueueHistory } from "./history";
 import { listDeliveries, type DeliveryGroup, type DeliverySummaryRow } from "./sql";
 
 const DAY = 86_400_000;
@@ -63,12 +63,12 @@ export class ConsoleService {
     };
   }
 
-  /** Queue depth and finished attempts over the last minutes (10 s samples since this process started). */
+  /** Queue depth and finished attempts over the last minutes (5 s samples since this process started). */
   queue(minutes: number) {
     const samples = this.history.since(minutes);
     return {
       minutes,
-      sample_seconds: 10,
+      sample_seconds: SAMPLE_MS / 1000,
       samples: samples.map((s) => ({ ...s, at: iso(s.at) })),
     };
   }

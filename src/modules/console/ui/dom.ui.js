@@ -107,7 +107,8 @@ export function chart(points, { label, bars = false, from, to }) {
   const y = (v) => H - 2 - (v / max) * (H - 8);
   if (bars) {
     const w = Math.max(2, W / 60 - 2);
-    for (const p of points) if (p.y > 0) svg.append(s("rect", { class: "bar", x: x(p.x) - w / 2, y: y(p.y), width: w, height: H - 2 - y(p.y) }));
+    // The current minute's bar is centred past "now": keep it inside the chart.
+    for (const p of points) if (p.y > 0) svg.append(s("rect", { class: "bar", x: Math.min(x(p.x) - w / 2, W - w), y: y(p.y), width: w, height: H - 2 - y(p.y) }));
   } else if (points.length) {
     const d = points.map((p, i) => `${i ? "L" : "M"}${x(p.x).toFixed(1)},${y(p.y).toFixed(1)}`).join(" ");
     svg.append(s("path", { class: "area", d: `${d} L${x(points[points.length - 1].x).toFixed(1)},${H - 1} L${x(points[0].x).toFixed(1)},${H - 1} Z` }));

@@ -65,34 +65,42 @@ function problems(health, metrics) {
   ];
 }
 
-function history(queue) {
-  const s = queue.samples;
+/** Server samples (every 5 s) plus the "now" sample of each poll this page made, oldest first. */
+function merge(server, seen, from) {
+  const byTime = new Map();
+  for (const p of [...server, ...seen]) if (Date.parse(p.at) >= from) byTime.set(p.at, p);
+  return [...byTime.values()].sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
+}
+
+function history(queue, seen) {
   const to = Date.now();
   const from = to - queue.minutes * 60_000;
+  const s = merge(queue.samples, seen, from);
   const waiting = s.map((p) => ({ x: Date.parse(p.at), y: p.waiting + p.running }));
-  // Completed per minute: counter differences between samples, summed per minute.
-  const perMinute = new Map();
+  // Completed per bar (a 60th of the window): counter differences between samples.
+  const bucket = (queue.minutes * 60_000) / 60;
+  const perBucket = new Map();
   for (let i = 1; i < s.length; i++) {
     const d = s[i].done_total - s[i - 1].done_total;
     if (d <= 0) continue; // a restart resets the counters
-    const m = Math.floor(Date.parse(s[i].at) / 60_000) * 60_000 + 30_000;
-    perMinute.set(m, (perMinute.get(m) ?? 0) + d);
+    const b = Math.floor(Date.parse(s[i].at) / bucket) * bucket + bucket / 2;
+    perBucket.set(b, (perBucket.get(b) ?? 0) + d);
   }
-  const done = [...perMinute].map(([x, y]) => ({ x, y }));
+  const done = [...perBucket].map(([x, y]) => ({ x, y }));
   const total = done.reduce((a, p) => a + p.y, 0);
   const now = s[s.length - 1];
   const peak = Math.max(0, ...waiting.map((p) => p.y));
-  const since = s.length ? Date.parse(s[0].at) : to;
-  const span = Math.max(1, Math.round((to - since) / 60_000));
+  const minutes = Math.max(1, (to - (s.length ? Date.parse(s[0].at) : to)) / 60_000);
   const depthNow = now.waiting + now.running;
+  const per = bucket >= 60_000 ? `${bucket / 60_000} min` : `${bucket / 1000} s`;
   return [
     h(
       "div",
       { class: "charts" },
-      h("figure", { class: "chart" }, h("figcaption", {}, `Waiting and running jobs: ${num(depthNow)} now, peak ${num(peak)}`), chart(waiting, { label: `Queue depth over the last ${span} minutes: now ${depthNow}, peak ${peak}`, from, to })),
-      h("figure", { class: "chart" }, h("figcaption", {}, `Jobs completed: ${num(total)} in the last ${span} min (${num(total / span, 1)}/min)`), chart(done, { label: `Jobs completed per minute over the last ${span} minutes, ${total} in total`, bars: true, from, to })),
+      h("figure", { class: "chart" }, h("figcaption", {}, `Waiting and running jobs: ${num(depthNow)} now, peak ${num(peak)}`), chart(waiting, { label: `Queue depth over the last ${queue.minutes} minutes: now ${depthNow}, peak ${peak}`, from, to })),
+      h("figure", { class: "chart" }, h("figcaption", {}, `Jobs completed: ${num(total)} (${num(total / minutes, 1)}/min), one bar per ${per}`), chart(done, { label: `Jobs completed over the last ${queue.minutes} minutes: ${total}`, bars: true, from, to })),
     ),
-    h("p", { class: "muted" }, "Sampled every 10 s by this ferry process since it started (at most the last hour)."),
+    h("p", { class: "muted" }, "Sampled every 5 s by this ferry process since it started (at most the last hour), and at each refresh of this page."),
   ];
 }
 
@@ -104,17 +112,22 @@ export const overviewPage = {
     const partsBox = h("div", { class: "cards" });
     const problemsBox = h("div");
     const historyBox = h("div");
-    view.append(summary, h("h2", {}, "Health"), partsBox, h("h2", {}, "Failing and dead work"), problemsBox, h("h2", {}, "Queue, last hour"), historyBox);
+    const seen = []; // this page's own polls: finer than the server's samples while watching
+    const span = h("select", { id: "o-minutes", "aria-label": "Queue history window" }, [["5", "last 5 minutes"], ["15", "last 15 minutes"], ["60", "last hour"]].map(([v, t]) => h("option", { value: v, selected: v === "60" }, t)));
+    span.addEventListener("change", () => ui.refresh());
+    view.append(summary, h("h2", {}, "Health"), partsBox, h("h2", {}, "Failing and dead work"), problemsBox, h("h2", { class: "with-control" }, "Queue ", span), historyBox);
     return async () => {
       const [health, metrics, queue] = await Promise.all([
         ui.api("GET", "/health", undefined, { accept: [503] }),
         ui.api("GET", "/api/v1/webhook-metrics?hours=24"),
-        ui.api("GET", "/api/v1/console/queue?minutes=60"),
+        ui.api("GET", `/api/v1/console/queue?minutes=${span.value}`),
       ]);
       replace(summary, "ferry ", health.version, " is ", badge(health.status), "; started ", when(health.started_at), ".");
       replace(partsBox, parts(health));
       replace(problemsBox, problems(health, metrics));
-      replace(historyBox, history(queue));
+      seen.push(queue.samples[queue.samples.length - 1]);
+      if (seen.length > 1200) seen.shift();
+      replace(historyBox, history(queue, seen));
     };
   },
 };
