@@ -1,6 +1,7 @@
 import type { AnyElysia } from "elysia";
 import type { Logger } from "pino";
 import type { Config } from "./config/schema";
+import type { DeliveryListFilter, deliveriesInWindow } from "./modules/webhooks/listing";
 import type { EventBus } from "./events/bus";
 import type { Metrics } from "./http/metrics";
 import type { Clock, Queue } from "./queue";
@@ -19,6 +20,20 @@ export interface Capabilities {
   moodleIngest?: (logs: unknown[]) => Promise<{ accepted: number; duplicates: number }>;
   /** Recomputes stored recommendations for {user_id, module_id} or a whole {course_id}. */
   recommendationsRebuild?: (item: { user_id?: number; module_id?: number; course_id?: number }) => Promise<{ refreshed: number }>;
+  /** The webhooks feature's read views for the console: deliveries of any status, and the backlog now. */
+  webhooks?: {
+    deliveriesInWindow(q: DeliveryListFilter): ReturnType<typeof deliveriesInWindow>;
+    backlog(): DeliveryBacklog;
+  };
+}
+
+/** Deliveries waiting, in flight and dead, and attempts finished by this process (counters). */
+export interface DeliveryBacklog {
+  waiting: number;
+  running: number;
+  dead: number;
+  delivered_total: number;
+  failed_total: number;
 }
 
 /** Everything a feature module gets: shared services, never Elysia's request context. */

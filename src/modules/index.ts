@@ -4,6 +4,7 @@ import { createRecommenderModule } from "./recommender/module";
 import { createWebhooksModule } from "./webhooks/module";
 import { createJobsModule } from "./jobs/module";
 import { createBridgeModule } from "./bridge/module";
+import { createConsoleModule } from "./console/module";
 
 /** Feature modules in start order (webhooks before the features that publish events). */
 export const featureModules: FeatureFactory[] = [
@@ -12,4 +13,5 @@ export const featureModules: FeatureFactory[] = [
   createMoodleModule,
   createJobsModule,
   createBridgeModule,
+  createConsoleModule,
 ];

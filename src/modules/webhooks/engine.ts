@@ -110,6 +110,11 @@ export class WebhookEngine {
     this.schedulePump();
   }
 
+  /** Attempts running now, over every target. */
+  inFlightCount(): number {
+    return this.inFlight.size;
+  }
+
   stateOf(id: string): TargetState {
     return this.lane(id).st;
   }

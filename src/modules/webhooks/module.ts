@@ -16,6 +16,7 @@ export function createWebhooksModule(ctx: AppContext): FeatureModule {
   engine.init();
   const service = new WebhooksService(ctx, engine);
   engines.set(ctx, { engine, service });
+  ctx.capabilities.webhooks = { deliveriesInWindow: (q) => service.deliveriesInWindow(q), backlog: () => service.backlog() };
   ctx.bus.addPersister((db, event) => engine.persist(db, event));
   ctx.onReload((next) => engine.applyConfig(next));
   ctx.addHealth("webhooks", () => service.healthSection());

@@ -1,9 +1,10 @@
-import type { AppContext } from "../../context";
+import type { AppContext, DeliveryBacklog } from "../../context";
 import type { EventEnvelope, PublishInput } from "../../events/bus";
 import { HttpError } from "../../http/errors";
 import { family } from "../../http/metrics";
 import { displayUrl } from "../../config/mask";
 import { JOBS_TARGET, type WebhookEngine } from "./engine";
+import { deliveriesInWindow, type DeliveryListFilter } from "./listing";
 import * as sql from "./sql";
 
 const HOUR = 3_600_000;
@@ -252,6 +253,32 @@ export class WebhooksService {
       if (n < 500) break;
     }
     return { deliveries, events };
+  }
+
+  /** Deliveries waiting, in flight and dead now, and this process's finished attempts. */
+  backlog(): DeliveryBacklog {
+    let waiting = 0;
+    let dead = 0;
+    for (const r of sql.openStats(this.ctx.store.db)) {
+      if (r.status === "pending" || r.status === "retrying") waiting += r.n;
+      else if (r.status === "dead") dead += r.n;
+    }
+    let delivered = 0;
+    let failed = 0;
+    for (const id of [...this.subscriberIds(), JOBS_TARGET]) {
+      for (const [outcome, n] of Object.entries(this.engine.stateOf(id).attempts)) {
+        if (outcome === "delivered") delivered += n;
+        else failed += n;
+      }
+    }
+    // A delivery being attempted is still pending in the table: count it as running, not waiting.
+    const running = this.engine.inFlightCount();
+    return { waiting: Math.max(0, waiting - running), running, dead, delivered_total: delivered, failed_total: failed };
+  }
+
+  /** Deliveries of any status in a window (the console's list). */
+  deliveriesInWindow(q: DeliveryListFilter) {
+    return deliveriesInWindow(this.ctx.store.db, this.ctx.clock.now(), q);
   }
 
   healthSection() {
