@@ -10,7 +10,7 @@ import { EventBus } from "./events/bus";
 import { Metrics } from "./http/metrics";
 import { createLogger } from "./log/logger";
 import { HealthService } from "./modules/health/service";
-import { featureModules } from "./modules";
+import { allMigrations, featureModules } from "./modules";
 import { deleteFinishedJobs, Queue, systemClock, type Clock } from "./queue";
 import { Scheduler } from "./scheduler";
 import { openStore, type Store } from "./store/db";
@@ -69,7 +69,7 @@ export class Daemon {
       throw new StartError('storage.driver postgres: `ferry serve` cannot run on PostgreSQL yet (the feature tables are not ported; see README "Scale out"). `ferry migrate` and `ferry move-to-postgres` work; use storage.driver sqlite to serve');
     }
     const log = createLogger(config.log.level, options.logDestination);
-    const store = openStore({ path: config.storage.path, durability: config.storage.durability, busyTimeoutMs: config.storage.busy_timeout, lock: "serve" });
+    const store = openStore({ path: config.storage.path, durability: config.storage.durability, busyTimeoutMs: config.storage.busy_timeout, lock: "serve" }, allMigrations);
     const clock = options.clock ?? systemClock;
     const driver = new SqliteDriver(store);
     const queue = new Queue(driver, { log: log.child({ component: "queue" }), clock, leaseMs: config.queue.lease });

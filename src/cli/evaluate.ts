@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import { allMigrations } from "../modules";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -97,7 +98,7 @@ export function evaluate(
 ): EvalResult {
   const config = loadConfig(configPath);
   const dir = mkdtempSync(join(tmpdir(), "ferry-evaluate-"));
-  const store = openStore({ path: join(dir, "eval.db"), durability: "normal" });
+  const store = openStore({ path: join(dir, "eval.db"), durability: "normal" }, allMigrations);
   const engine = new Engine(store, () => config, pino({ level: "silent" }));
   engine.load();
   try {

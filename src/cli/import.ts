@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import { allMigrations } from "../modules";
 import { existsSync } from "node:fs";
 import pino from "pino";
 import { loadConfig } from "../config/load";
@@ -77,7 +78,7 @@ function importOrExplain(store: ReturnType<typeof openStore>, engine: Engine, fi
 /** The import refuses (never waits) when a daemon holds the database: its Q-tables live in that daemon's memory. */
 function openImportStore(config: Config): ReturnType<typeof openStore> {
   try {
-    return openStore({ path: config.storage.path, durability: config.storage.durability, busyTimeoutMs: config.storage.busy_timeout, lock: "import" });
+    return openStore({ path: config.storage.path, durability: config.storage.durability, busyTimeoutMs: config.storage.busy_timeout, lock: "import" }, allMigrations);
   } catch (err) {
     if (!(err instanceof InstanceLockedError)) throw err;
     throw new InstanceLockedError(`${err.message}. Stop it first (systemctl stop ferry), run the import, then start it again`);

@@ -1,4 +1,5 @@
 import { loadConfig } from "../config/load";
+import { allMigrations } from "../modules";
 import { nodeIdOf } from "../config/schema";
 import { openStore } from "../store/db";
 import { PostgresDriver } from "../store/driver/postgres";
@@ -19,7 +20,7 @@ export async function migrate(configPath: string): Promise<void> {
     return;
   }
   const store = openStore({ path: config.storage.path, durability: config.storage.durability, lock: "migrate" }, []);
-  const applied = store.migrate();
+  const applied = store.migrate(allMigrations);
   console.log(applied.length ? `ferry: applied migrations ${applied.join(", ")}; schema version ${store.schemaVersion}` : `ferry: schema is up to date (version ${store.schemaVersion})`);
   store.close();
 }

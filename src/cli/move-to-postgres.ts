@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import { allMigrations } from "../modules";
 import { existsSync } from "node:fs";
 import { loadConfig } from "../config/load";
 import { nodeIdOf } from "../config/schema";
@@ -26,7 +27,7 @@ export async function moveToPostgresCommand(configPath: string, args: string[]):
   if (!s.url) throw new UsageError("move-to-postgres needs storage.url (the PostgreSQL to move into); storage.path is the SQLite file it reads");
   if (!existsSync(s.path)) throw new UsageError(`no SQLite database at storage.path ${s.path}`);
   // Migrating the SQLite file first gives both sides the same tables and columns.
-  const store = openStore({ path: s.path, durability: s.durability, busyTimeoutMs: s.busy_timeout, lock: "move-to-postgres" });
+  const store = openStore({ path: s.path, durability: s.durability, busyTimeoutMs: s.busy_timeout, lock: "move-to-postgres" }, allMigrations);
   const pg = new PostgresDriver({ url: s.url, pool: 2, schema: s.schema, nodeId: `${nodeIdOf(config)} move` });
   try {
     await pg.migrate();

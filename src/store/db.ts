@@ -1,7 +1,7 @@
 import { closeSync, fdatasync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import { Database, type Db } from "./sqlite";
-import { allMigrations, type Migration } from "./migrations";
+import { coreMigrations, type Migration } from "./migrations";
 import { storageFailure, StoreUnavailableError } from "./errors";
 import { FileIdentity, refuseFreshWhereOneExisted, writeMarker } from "./file-guard";
 import { acquireInstanceLock, type InstanceLock } from "./lock";
@@ -127,7 +127,7 @@ export class Store {
    * own transaction; PRAGMA user_version mirrors the highest one. A table rather than user_version
    * alone, so a feature's migration numbered below another feature's still applies.
    */
-  migrate(list: Migration[] = allMigrations): number[] {
+  migrate(list: Migration[] = coreMigrations): number[] {
     this.db.exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)");
     const done = new Set((this.db.prepare("SELECT version FROM schema_migrations").pluck().all() as number[]));
     const applied: number[] = [];

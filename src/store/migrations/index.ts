@@ -1,14 +1,11 @@
 // Migrations are embedded as text (so the compiled binary carries them) and applied in version
 // order; the store records each applied version. Numbering: 1-9 core (here), 10-19 moodle and
 // recommender, 20-29 webhooks and jobs, 30-39 bridge — each feature lists its own in
-// src/modules/<feature>/migrations.ts. Never edit an applied migration; add a new one.
+// src/modules/<feature>/migrations.ts and src/modules/index.ts (the composition root) collects
+// them; the store itself knows only these core ones. Never edit an applied migration; add a new one.
 import core001 from "./001_core.sql" with { type: "text" };
 import core002 from "./002_dead_jobs_index.sql" with { type: "text" };
 import core003 from "./003_cluster.sql" with { type: "text" };
-import { moodleMigrations } from "../../modules/moodle/migrations";
-import { webhooksMigrations } from "../../modules/webhooks/migrations";
-import { jobsMigrations } from "../../modules/jobs/migrations";
-import { bridgeMigrations } from "../../modules/bridge/migrations";
 
 export interface Migration {
   version: number;
@@ -22,4 +19,3 @@ export const coreMigrations: Migration[] = [
   { version: 3, name: "003_cluster", sql: core003 },
 ];
 
-export const allMigrations: Migration[] = [...coreMigrations, ...moodleMigrations, ...webhooksMigrations, ...jobsMigrations, ...bridgeMigrations];
