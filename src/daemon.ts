@@ -16,6 +16,7 @@ import { Scheduler } from "./scheduler";
 import { openStore, type Store } from "./store/db";
 import { SqliteDriver } from "./store/driver/sqlite";
 import { clusterMetrics, Membership } from "./cluster/membership";
+import { ShardOwner } from "./cluster/shards";
 import { nodeIdOf } from "./config/schema";
 import { VERSION } from "./version";
 
@@ -121,8 +122,11 @@ export class Daemon {
     }
     for (const m of modules) m.start?.();
     queue.start();
+    const nodeId = nodeIdOf(config, daemon.port);
+    const shards = new ShardOwner(driver, { nodeId, shards: config.cluster.shards, ttlMs: config.cluster.leader_ttl, clock, log: log.child({ component: "shards" }) });
     const membership = new Membership(driver, {
-      nodeId: nodeIdOf(config, daemon.port),
+      nodeId,
+      shards,
       heartbeatMs: config.cluster.heartbeat,
       ttlMs: config.cluster.leader_ttl,
       clock,

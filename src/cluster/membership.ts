@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import type { Clock } from "../queue/types";
 import type { DriverName, StoreDriver } from "../store/driver/types";
 import { family } from "../http/metrics";
+import type { ShardOwner } from "./shards";
 
 export interface MembershipOptions {
   nodeId: string;
@@ -13,6 +14,8 @@ export interface MembershipOptions {
   log: Logger;
   /** Published with the heartbeat (e.g. the node's URL and version). */
   info?: () => unknown;
+  /** Rebalanced at every heartbeat over the peers seen. */
+  shards?: ShardOwner;
 }
 
 export interface ClusterStatus {
@@ -22,6 +25,8 @@ export interface ClusterStatus {
   is_leader: boolean;
   /** Nodes (this one included) whose heartbeat is younger than the TTL. */
   peers: string[];
+  /** Course shards this node owns (their in-memory state is its alone). */
+  owned_shards: number[];
   last_heartbeat_at: string | null;
   error?: string;
 }
@@ -86,6 +91,7 @@ export class Membership {
       this.leading = won;
       this.leaderId = won ? nodeId : ((await this.driver.leader(LEADER, now))?.node_id ?? null);
       this.peers = (await this.driver.nodesSeenSince(now - ttlMs)).map((n) => n.node_id);
+      await this.options.shards?.rebalance(this.peers);
       this.lastBeat = now;
       this.error = null;
     } catch (err) {
@@ -103,6 +109,7 @@ export class Membership {
       leader: this.leaderId,
       is_leader: this.leading,
       peers: this.peers,
+      owned_shards: this.options.shards?.ownedShards() ?? [],
       last_heartbeat_at: this.lastBeat === null ? null : new Date(this.lastBeat).toISOString(),
       ...(this.error ? { error: this.error } : {}),
     };
@@ -113,6 +120,7 @@ export class Membership {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     await this.beating;
+    await this.options.shards?.stop();
     if (this.leading) {
       this.leading = false;
       if (this.driver.name === "sqlite") return;
@@ -127,5 +135,6 @@ export function clusterMetrics(s: ClusterStatus): string[] {
   return [
     family("ferry_cluster_is_leader", "gauge", "1 while this node runs the leader-only maintenance services.", [[labels, s.is_leader ? 1 : 0]]),
     family("ferry_cluster_peers", "gauge", "Nodes (this one included) with a fresh heartbeat.", [[labels, s.peers.length]]),
+    family("ferry_cluster_owned_shards", "gauge", "Course shards this node owns.", [[labels, s.owned_shards.length]]),
   ];
 }

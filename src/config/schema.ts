@@ -59,8 +59,10 @@ export const clusterConfig = z
     node_id: z.string().min(1).max(63).optional(),
     /** How often a node renews its leader row (and, later, its heartbeat). */
     heartbeat: duration.prefault("5s"),
-    /** A leader that has not renewed for this long is replaced by another node. */
+    /** A leader (or a shard owner) that has not renewed for this long is replaced by another node. */
     leader_ttl: duration.prefault("15s"),
+    /** Course shards spread over the nodes (rendezvous hashing); fixed for the life of a database. */
+    shards: z.number().int().min(1).max(4096).default(64),
   })
   .refine((c) => c.leader_ttl > c.heartbeat, { path: ["leader_ttl"], message: "must be longer than cluster.heartbeat (a leader renews every heartbeat)" })
   .prefault({});

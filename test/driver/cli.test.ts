@@ -39,7 +39,7 @@ describe("storage and cluster config", () => {
     const c = parseConfig({});
     expect(c.storage.driver).toBe("sqlite");
     expect([c.storage.url, c.storage.pool, c.storage.schema]).toEqual([undefined, 10, "ferry"]);
-    expect([c.cluster.node_id, c.cluster.heartbeat, c.cluster.leader_ttl]).toEqual([undefined, 5000, 15000]);
+    expect([c.cluster.node_id, c.cluster.heartbeat, c.cluster.leader_ttl, c.cluster.shards]).toEqual([undefined, 5000, 15000, 64]);
     expect(nodeIdOf(c)).toBe(`${hostname()}:8000`);
     expect(nodeIdOf(parseConfig({ cluster: { node_id: "eu-1" } }))).toBe("eu-1");
   });

@@ -206,6 +206,44 @@ describe.each(targets)("$name driver", (target) => {
     expect((await driver.nodesSeenSince(T0 + 6)).map((n) => n.node_id)).toEqual(["a"]); // b went quiet
   });
 
+  it("shard leases: taken when free, renewed at the same epoch, taken over only after expiry or release with epoch + 1", async () => {
+    const { driver, peer } = await target.fresh();
+    const other = await peer();
+    expect(await driver.acquireShards([0, 1, 2], "a", 1000, T0)).toEqual([{ shard: 0, epoch: 1 }, { shard: 1, epoch: 1 }, { shard: 2, epoch: 1 }]);
+    expect(await other.acquireShards([1, 2, 3], "b", 1000, T0 + 10)).toEqual([{ shard: 3, epoch: 1 }]); // 1 and 2 are a's
+    expect(await driver.acquireShards([0, 1, 2], "a", 1000, T0 + 500)).toEqual([{ shard: 0, epoch: 1 }, { shard: 1, epoch: 1 }, { shard: 2, epoch: 1 }]);
+    await driver.releaseShards([{ shard: 2, epoch: 1 }], "a");
+    expect(await other.acquireShards([1, 2], "b", 1000, T0 + 600)).toEqual([{ shard: 2, epoch: 2 }]); // released: no wait
+    expect(await other.acquireShards([1], "b", 1000, T0 + 1501)).toEqual([{ shard: 1, epoch: 2 }]); // a stopped renewing
+    expect((await other.shardLeases()).map((l) => [l.shard, l.node_id, l.epoch])).toEqual([[0, "a", 1], [1, "b", 2], [2, "b", 2], [3, "b", 1]]);
+    // A stale release (old epoch) changes nothing.
+    await driver.releaseShards([{ shard: 1, epoch: 1 }], "a");
+    expect((await other.shardLeases()).find((l) => l.shard === 1)!.expires_at).toBe(T0 + 2501);
+  });
+
+  it("fencing: a write checked against a lost shard lease rolls back with FencedError", async () => {
+    const { driver, peer } = await target.fresh();
+    const other = await peer();
+    await driver.acquireShards([5], "a", 1000, T0);
+    await other.acquireShards([5], "b", 1000, T0 + 1001); // a's lease expired; b holds epoch 2
+    // The check and the enqueue run in one transaction of the driver (what a Q-table write will do).
+    const write = async (d: typeof driver, node: string, epoch: number, now: number) => {
+      return target.name === "sqlite"
+        ? (d as any).store.write((db: any) => {
+            d.checkShard(db, 5, node, epoch, now);
+            return d.enqueueIn(db, [{ kind: "q", payload: node }], 5, now);
+          })
+        : (d as any).write(async (t: any) => {
+            await d.checkShard(t, 5, node, epoch, now);
+            return d.enqueueIn(t, [{ kind: "q", payload: node }], 5, now);
+          });
+    };
+    await expect(write(driver, "a", 1, T0 + 1002)).rejects.toThrow("shard 5: lease epoch 1 is no longer held by this node");
+    await write(other, "b", 2, T0 + 1002);
+    await expect(write(other, "b", 2, T0 + 2002)).rejects.toThrow("no longer held"); // b's own lease expired too
+    expect(await driver.depth("q")).toEqual({ q: { queued: 1, running: 0, retry: 0, dead: 0 } });
+  });
+
   it("writes of one event-loop turn share one commit; a failing write is rejected alone", async () => {
     const { driver } = await target.fresh();
     const before = driver.commits;

@@ -87,10 +87,12 @@ describe("a real ferry on SQLite", () => {
     try {
       const health = (await (await f.request("GET", "/health")).json()) as Record<string, any>;
       expect(health.cluster).toMatchObject({ ok: true, driver: "sqlite", node_id: "vm-1", leader: "vm-1", is_leader: true, peers: ["vm-1"] });
+      expect(health.cluster.owned_shards.length).toBe(64); // alone on SQLite: every shard
       expect(health.status).toBe("ok");
       const metrics = await (await f.request("GET", "/metrics")).text();
       expect(metrics).toContain('ferry_cluster_is_leader{driver="sqlite",node="vm-1"} 1');
       expect(metrics).toContain('ferry_cluster_peers{driver="sqlite",node="vm-1"} 1');
+      expect(metrics).toContain('ferry_cluster_owned_shards{driver="sqlite",node="vm-1"} 64');
     } finally {
       await f.stop();
     }

@@ -3,7 +3,7 @@ import { connectPg, type PgOptions, type PgSql, type PgTx } from "../postgres/cl
 import { PgGroupCommit, type PgWrite } from "../postgres/group-commit";
 import { migratePg, pgSchemaVersion } from "../postgres/migrations";
 import * as q from "../postgres/queue-sql";
-import type { Completion, Failure, LeaseRef, StoreDriver, TxResult } from "./types";
+import { FencedError, type Completion, type Failure, type LeaseRef, type StoreDriver, type TxResult } from "./types";
 
 export interface PostgresDriverOptions extends PgOptions {
   /** Batches committing at once (each holds a pool connection while it commits). */
@@ -177,6 +177,22 @@ export class PostgresDriver implements StoreDriver<PgTx> {
 
   leader(name: string, now: number) {
     return q.currentLeader(this.sql, name, now);
+  }
+
+  acquireShards(shards: number[], nodeId: string, ttlMs: number, now: number) {
+    return this.write((tx) => q.acquireShards(tx, shards, nodeId, ttlMs, now));
+  }
+
+  releaseShards(held: Array<{ shard: number; epoch: number }>, nodeId: string) {
+    return this.write((tx) => q.releaseShards(tx, held, nodeId));
+  }
+
+  async checkShard(tx: PgTx, shard: number, nodeId: string, epoch: number, now: number): Promise<void> {
+    if (!(await q.holdsShard(tx, shard, nodeId, epoch, now))) throw new FencedError(shard, epoch);
+  }
+
+  shardLeases() {
+    return q.shardLeases(this.sql);
   }
 
   touchNode(nodeId: string, startedAt: number, now: number, info: unknown) {

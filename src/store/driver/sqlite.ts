@@ -9,12 +9,12 @@ import { recoverExpiredLeases } from "../../queue/recover";
 import { releaseJob } from "../../queue/release";
 import { replayDeadJobs, replayJob } from "../../queue/replay";
 import { doneCount, getJob, queueDepth } from "../../queue/stats";
-import { currentLeader, electLeader, nodesSeenSince, resignLeader, touchNode } from "../leader";
+import { acquireShards, currentLeader, electLeader, holdsShard, nodesSeenSince, releaseShards, resignLeader, shardLeases, touchNode } from "../leader";
 import type { Db } from "../sqlite";
 import { completeJob } from "../../queue/complete";
 import { failJob } from "../../queue/fail";
 import type { NewJob } from "../../queue/types";
-import type { Completion, Failure, LeaseRef, StoreDriver, TxResult } from "./types";
+import { FencedError, type Completion, type Failure, type LeaseRef, type StoreDriver, type TxResult } from "./types";
 
 /**
  * The embedded driver: the better-sqlite3 Store (group commit + fdatasync) and the queue's SQL
@@ -147,6 +147,22 @@ export class SqliteDriver implements StoreDriver<Db> {
 
   async leader(name: string, now: number) {
     return currentLeader(this.store.db, name, now);
+  }
+
+  acquireShards(shards: number[], nodeId: string, ttlMs: number, now: number) {
+    return this.store.write((db) => acquireShards(db, shards, nodeId, ttlMs, now));
+  }
+
+  releaseShards(held: Array<{ shard: number; epoch: number }>, nodeId: string) {
+    return this.store.write((db) => releaseShards(db, held, nodeId));
+  }
+
+  checkShard(db: Db, shard: number, nodeId: string, epoch: number, now: number): void {
+    if (!holdsShard(db, shard, nodeId, epoch, now)) throw new FencedError(shard, epoch);
+  }
+
+  async shardLeases() {
+    return shardLeases(this.store.db);
   }
 
   touchNode(nodeId: string, startedAt: number, now: number, info: unknown) {

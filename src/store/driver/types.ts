@@ -37,6 +37,23 @@ export interface NodeRow {
   info: string;
 }
 
+export interface ShardLease {
+  shard: number;
+  node_id: string;
+  epoch: number;
+  expires_at: number;
+}
+
+/** A shard write whose lease (node + epoch) is no longer held: the write is rolled back. */
+export class FencedError extends Error {
+  constructor(
+    readonly shard: number,
+    readonly epoch: number,
+  ) {
+    super(`shard ${shard}: lease epoch ${epoch} is no longer held by this node (another node owns the shard now)`);
+  }
+}
+
 /** Jobs per kind and status ({ kind: { queued, running, retry, dead } }). */
 export type QueueDepth = Record<string, Record<string, number>>;
 
@@ -85,6 +102,17 @@ export interface StoreDriver<Tx = unknown> {
   electLeader(name: string, nodeId: string, ttlMs: number, now: number): Promise<boolean>;
   resignLeader(name: string, nodeId: string): Promise<void>;
   leader(name: string, now: number): Promise<LeaderRow | null>;
+  /** Takes or renews the leases of `shards` until now + ttlMs; returns those held now, with their epoch. */
+  acquireShards(shards: number[], nodeId: string, ttlMs: number, now: number): Promise<Array<{ shard: number; epoch: number }>>;
+  /** Gives leases up at once (expired), so their next owner need not wait for the TTL. */
+  releaseShards(held: Array<{ shard: number; epoch: number }>, nodeId: string): Promise<void>;
+  /**
+   * Fencing, inside a caller's write: throws FencedError unless `nodeId` still holds `shard` at
+   * `epoch`. On PostgreSQL the lease row stays share-locked until that write commits, so a
+   * takeover waits for it: a write that passed the check can never land after its successor's.
+   */
+  checkShard(tx: Tx, shard: number, nodeId: string, epoch: number, now: number): TxResult<void>;
+  shardLeases(): Promise<ShardLease[]>;
   /** A node's heartbeat (upsert of its row). */
   touchNode(nodeId: string, startedAt: number, now: number, info: unknown): Promise<void>;
   /** Nodes whose heartbeat is at or after `since`, by node id. */

@@ -15,3 +15,13 @@ CREATE TABLE nodes (
   seen_at    INTEGER NOT NULL,
   info       TEXT    NOT NULL DEFAULT '{}'
 );
+
+-- Course shards leased to nodes (src/cluster/shards.ts). epoch grows by one at every change of
+-- owner: a write for a shard checks its epoch (fencing), so a node that lost the lease cannot
+-- overwrite what its successor wrote.
+CREATE TABLE shard_leases (
+  shard      INTEGER PRIMARY KEY,
+  node_id    TEXT    NOT NULL,
+  epoch      INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+);

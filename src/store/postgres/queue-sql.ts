@@ -2,7 +2,7 @@
 // with FOR UPDATE SKIP LOCKED so concurrent claimers on any node never wait for or share a row;
 // batches of completions, failures and heartbeats are one statement each over unnest() arrays.
 import type { JobRow, NewJob } from "../../queue/types";
-import type { QueueDepth, Completion, Failure, LeaseRef, LeaderRow, NodeRow } from "../driver/types";
+import type { QueueDepth, Completion, Failure, LeaseRef, LeaderRow, NodeRow, ShardLease } from "../driver/types";
 import type { PgExec, PgTx } from "./client";
 
 export async function enqueue(tx: PgTx, jobs: NewJob[], now: number, defaultMaxAttempts: number): Promise<Array<{ id: number; created: boolean }>> {
@@ -150,4 +150,31 @@ export async function touchNode(tx: PgTx, nodeId: string, startedAt: number, now
 
 export async function nodesSeenSince(tx: PgExec, since: number): Promise<NodeRow[]> {
   return [...(await tx<NodeRow[]>`SELECT node_id, started_at, seen_at, info FROM nodes WHERE seen_at >= ${since} ORDER BY node_id`)].map((r) => ({ ...r }));
+}
+
+export async function acquireShards(tx: PgTx, shards: number[], nodeId: string, ttlMs: number, now: number): Promise<Array<{ shard: number; epoch: number }>> {
+  if (!shards.length) return [];
+  const rows = await tx<{ shard: number; epoch: number }[]>`INSERT INTO shard_leases (shard, node_id, epoch, expires_at)
+      SELECT s, ${nodeId}, 1, ${now + ttlMs} FROM unnest(${tx.array(shards, 23)}::int[]) AS s ORDER BY s
+    ON CONFLICT (shard) DO UPDATE SET node_id = excluded.node_id, expires_at = excluded.expires_at,
+      epoch = CASE WHEN shard_leases.node_id = excluded.node_id THEN shard_leases.epoch ELSE shard_leases.epoch + 1 END
+    WHERE shard_leases.node_id = excluded.node_id OR shard_leases.expires_at < ${now}
+    RETURNING shard, epoch`;
+  return [...rows].map((r) => ({ shard: r.shard, epoch: r.epoch })).sort((a, b) => a.shard - b.shard);
+}
+
+export async function releaseShards(tx: PgTx, held: Array<{ shard: number; epoch: number }>, nodeId: string): Promise<void> {
+  if (!held.length) return;
+  await tx`UPDATE shard_leases l SET expires_at = 0 FROM unnest(${tx.array(held.map((h) => h.shard), 23)}::int[], ${tx.array(held.map((h) => h.epoch), 20)}::bigint[]) AS u(shard, epoch)
+    WHERE l.shard = u.shard AND l.epoch = u.epoch AND l.node_id = ${nodeId}`;
+}
+
+/** FOR SHARE: the row stays locked until the caller's transaction ends, so a takeover waits for it. */
+export async function holdsShard(tx: PgTx, shard: number, nodeId: string, epoch: number, now: number): Promise<boolean> {
+  const rows = await tx`SELECT 1 FROM shard_leases WHERE shard = ${shard} AND node_id = ${nodeId} AND epoch = ${epoch} AND expires_at >= ${now} FOR SHARE`;
+  return rows.length === 1;
+}
+
+export async function shardLeases(tx: PgExec): Promise<ShardLease[]> {
+  return [...(await tx<ShardLease[]>`SELECT shard, node_id, epoch, expires_at FROM shard_leases ORDER BY shard`)].map((r) => ({ ...r }));
 }

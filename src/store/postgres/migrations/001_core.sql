@@ -36,3 +36,10 @@ CREATE TABLE nodes (
   seen_at    bigint NOT NULL,
   info       text   NOT NULL DEFAULT '{}'
 );
+
+CREATE TABLE shard_leases (
+  shard      integer PRIMARY KEY,
+  node_id    text   NOT NULL,
+  epoch      bigint NOT NULL,
+  expires_at bigint NOT NULL
+);
