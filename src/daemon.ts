@@ -10,7 +10,7 @@ import { EventBus } from "./events/bus";
 import { Metrics } from "./http/metrics";
 import { createLogger } from "./log/logger";
 import { HealthService } from "./modules/health/service";
-import { allMigrations, featureModules } from "./modules";
+import { allMigrations, createFeatures } from "./modules";
 import { deleteFinishedJobs, Queue, systemClock, type Clock } from "./queue";
 import { Scheduler } from "./scheduler";
 import { openStore, type Store } from "./store/db";
@@ -102,7 +102,7 @@ export class Daemon {
     const health = new HealthService(ctx);
     metrics.addCollector(() => health.queueMetrics());
     registerCoreMaintenance(ctx);
-    const modules = featureModules.map((f) => f(ctx));
+    const modules = createFeatures(ctx);
     daemon = new Daemon(shutdownTasks, reloadListeners, options, config, log, store, ctx, health, modules);
 
     const app = buildApp(ctx, health, modules);

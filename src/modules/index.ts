@@ -1,7 +1,7 @@
-// The composition root of the features: which exist, in which order they start, and the
-// migrations each declares. The store knows only its core tables; whoever opens the database for
+// The composition root of the features: which exist, in which order they start, what each gets
+// from the others, and the migrations each declares. The store knows only its core tables; whoever opens the database for
 // the features (the daemon, the CLI commands) passes `allMigrations` from here.
-import type { FeatureFactory } from "../context";
+import type { AppContext, FeatureModule } from "../context";
 import { coreMigrations, type Migration } from "../store/migrations";
 import { createMoodleModule } from "./moodle/module";
 import { moodleMigrations } from "./moodle/migrations";
@@ -15,24 +15,28 @@ import { createBridgeModule } from "./bridge/module";
 import { bridgeMigrations } from "./bridge/migrations";
 import { createConsoleModule } from "./console/module";
 
-export interface Feature {
-  name: string;
-  create: FeatureFactory;
-  /** The feature's own tables (numbering: src/store/migrations/index.ts). */
-  migrations: Migration[];
-}
-
-/** Features in start order (webhooks before the features that publish events). */
-export const features: Feature[] = [
-  { name: "webhooks", create: createWebhooksModule, migrations: webhooksMigrations },
-  { name: "recommender", create: createRecommenderModule, migrations: recommenderMigrations },
-  { name: "moodle", create: createMoodleModule, migrations: moodleMigrations },
-  { name: "jobs", create: createJobsModule, migrations: jobsMigrations },
-  { name: "bridge", create: createBridgeModule, migrations: bridgeMigrations },
-  { name: "console", create: createConsoleModule, migrations: [] },
-];
-
-export const featureModules: FeatureFactory[] = features.map((f) => f.create);
+/** Each feature's own tables (numbering: src/store/migrations/index.ts). */
+export const featureMigrations: Record<string, Migration[]> = {
+  webhooks: webhooksMigrations,
+  recommender: recommenderMigrations,
+  moodle: moodleMigrations,
+  jobs: jobsMigrations,
+  bridge: bridgeMigrations,
+};
 
 /** Core and every feature's migrations: the full schema of a ferry database. */
-export const allMigrations: Migration[] = [...coreMigrations, ...features.flatMap((f) => f.migrations)];
+export const allMigrations: Migration[] = [...coreMigrations, ...Object.values(featureMigrations).flat()];
+
+/**
+ * Creates the features in start order (webhooks before the features that publish events), each
+ * handed the services of the others it uses, so no feature looks another up.
+ */
+export function createFeatures(ctx: AppContext): FeatureModule[] {
+  const webhooks = createWebhooksModule(ctx);
+  const recommender = createRecommenderModule(ctx);
+  const moodle = createMoodleModule(ctx);
+  const jobs = createJobsModule(ctx, { webhooks: webhooks.engine });
+  const bridge = createBridgeModule(ctx);
+  const console = createConsoleModule(ctx);
+  return [webhooks, recommender, moodle, jobs, bridge, console];
+}

@@ -2,7 +2,7 @@ import type { Clock } from "../../src/queue";
 import { afterEach } from "bun:test";
 import { FakeSubscriber } from "../fakes/subscriber";
 import { ManualClock } from "../helpers/clock";
-import { webhookEngineOf } from "../../src/modules/webhooks/module";
+import type { WebhooksModule } from "../../src/modules/webhooks/module";
 import { startFerry, waitFor, type TestFerry } from "../helpers/ferry";
 
 export { ManualClock };
@@ -55,7 +55,7 @@ export async function waitStatus(f: TestFerry, id: string, status: string | stri
 /** Moves the clock past a retry delay and lets the delivery engine (and the queue) claim what became due. */
 export function advance(f: TestFerry, clock: ManualClock, ms: number): void {
   clock.advance(ms);
-  webhookEngineOf(f.daemon.ctx)!.wakeAll();
+  (f.daemon.modules.find((m) => m.name === "webhooks") as WebhooksModule).engine.wakeAll();
   f.daemon.ctx.queue.wakeAll();
 }
 

@@ -1,11 +1,11 @@
 import type { AppContext, FeatureModule } from "../../context";
-import { webhookEngineOf } from "../webhooks/module";
+import type { WebhookEngine } from "../webhooks/engine";
 import { jobsRoutes } from "./index";
 import { JOB_KIND, JobsService } from "./service";
 
-/** Wires the jobs feature into the daemon: routes, job kinds, maintenance services, health. */
-export function createJobsModule(ctx: AppContext): FeatureModule {
-  const service = new JobsService(ctx, webhookEngineOf(ctx));
+/** Wires the jobs feature into the daemon: routes, job kinds, maintenance services, health. `webhooks`: the engine completion webhooks go through (null without the webhooks feature). */
+export function createJobsModule(ctx: AppContext, deps: { webhooks: WebhookEngine | null }): FeatureModule {
+  const service = new JobsService(ctx, deps.webhooks);
   ctx.queue.register<{ id: string }>(JOB_KIND, {
     concurrency: 2,
     maxAttempts: 5,
