@@ -2,7 +2,9 @@ import type { AppContext } from "../../context";
 import { HttpError } from "../../http/errors";
 import { prepared } from "../../store/prepared";
 import { ACTIONS } from "./actions";
-import { Engine } from "./engine";
+import { bodyJson, Engine } from "./engine";
+
+const encoder = new TextEncoder();
 
 export const PIPELINE_JOB = "moodle.pipeline";
 export const NO_RECS = "No recommendations available yet";
@@ -34,7 +36,7 @@ export class RecommenderService {
    * that rewrites the row; transactions run synchronously, so no read can slip between the drop
    * and the commit. Bounded: the oldest entries go first.
    */
-  private answers = new Map<string, { id: number; k: number; body: Uint8Array }>();
+  private answers = new Map<string, { id: number; k: number; courseId: number; version: number; body: Uint8Array; full?: string }>();
   private static readonly CACHE_MAX = 20_000;
 
   constructor(private ctx: AppContext) {
@@ -42,6 +44,10 @@ export class RecommenderService {
     this.engine.onStored = (userId, courseId, moduleId) => {
       this.answers.delete(`${userId}:${moduleId}:${courseId}`);
       this.answers.delete(`${userId}:${moduleId}:*`);
+    };
+    // Erasure / unenrolment: every cached answer of the user (in that course) goes.
+    this.engine.onErased = (userId) => {
+      for (const key of [...this.answers.keys()]) if (key.startsWith(`${userId}:`)) this.answers.delete(key);
     };
   }
 
@@ -75,26 +81,40 @@ export class RecommenderService {
     return this.ctx.store.writeNow((db) => this.engine.snapshot(db, Date.now()));
   }
 
-  /** GET /api/recommendations/{user}/{module}: the stored row as is (fast path), sliced for ?k=. */
+  /**
+   * GET /api/recommendations/{user}/{module}: the stored row as is (fast path), sliced for ?k=.
+   * A cached answer computed before the course's model changed (other learners' moves) is
+   * recomputed from the model once, so the answer is what ferry would rank now.
+   */
   getOne(userId: number, moduleId: number, courseId: number | null, k: number | null): string | Uint8Array {
     const db = this.ctx.store.db;
     const key = `${userId}:${moduleId}:${courseId ?? "*"}`;
-    let row: { id: number; k: number; body: Uint8Array } | undefined = this.answers.get(key);
+    let row = this.answers.get(key);
     if (!row) {
-      row =
+      const got =
         courseId === null
-          ? prepared<[number, number], { id: number; k: number; body: Uint8Array }>(db, "SELECT id, k, CAST(body AS BLOB) AS body FROM recommendations WHERE user_id = ? AND module_id = ? ORDER BY generated_at DESC LIMIT 1").get(userId, moduleId)
-          : prepared<[number, number, number], { id: number; k: number; body: Uint8Array }>(db, "SELECT id, k, CAST(body AS BLOB) AS body FROM recommendations WHERE user_id = ? AND module_id = ? AND course_id = ?").get(userId, moduleId, courseId);
-      if (row) {
+          ? prepared<[number, number], { id: number; k: number; course_id: number; body: Uint8Array }>(db, "SELECT id, k, course_id, CAST(body AS BLOB) AS body FROM recommendations WHERE user_id = ? AND module_id = ? ORDER BY generated_at DESC LIMIT 1").get(userId, moduleId)
+          : prepared<[number, number, number], { id: number; k: number; course_id: number; body: Uint8Array }>(db, "SELECT id, k, course_id, CAST(body AS BLOB) AS body FROM recommendations WHERE user_id = ? AND module_id = ? AND course_id = ?").get(userId, moduleId, courseId);
+      if (got) {
+        row = { id: got.id, k: got.k, courseId: got.course_id, version: this.engine.courseVersion(got.course_id), body: got.body };
         if (this.answers.size >= RecommenderService.CACHE_MAX) this.answers.delete(this.answers.keys().next().value!);
         this.answers.set(key, row);
       }
     }
     if (!row) return JSON.stringify(emptyAnswer(userId, moduleId, courseId));
+    const version = this.engine.courseVersion(row.courseId);
+    if (row.version !== version) {
+      const fresh = this.engine.freshAnswer(userId, row.courseId, moduleId, 10);
+      if (!fresh) return JSON.stringify(emptyAnswer(userId, moduleId, courseId));
+      const json = bodyJson(fresh, row.k);
+      row.body = encoder.encode(json.body);
+      row.full = json.full;
+      row.version = version;
+    }
     // The stored UTF-8 bytes go out as they are: no decode and re-encode of a few KB per request.
     if (k === null || k === row.k) return row.body;
     // Only a different ?k= needs the longer list.
-    const full = JSON.parse(prepared<[number], string>(db, "SELECT full FROM recommendations WHERE id = ?").pluck().get(row.id)!);
+    const full = JSON.parse(row.full ?? prepared<[number], string>(db, "SELECT full FROM recommendations WHERE id = ?").pluck().get(row.id)!);
     full.recommendations = full.recommendations.slice(0, k);
     return JSON.stringify(full);
   }

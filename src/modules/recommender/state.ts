@@ -27,14 +27,20 @@ export interface Learner {
   last: { a: number; m: number } | null;
   /** Last submission (for mapping grade items to activities): [cmid, time]. */
   lastSubmit: [number, number] | null;
+  /** The activity of the learner's latest module-level event (any kind: where they are). */
+  lastAct: number | null;
+  /** Per module: the learner's latest activity there (the "just done" of that module's answer). */
+  lastIn: Map<number, number>;
+  /** The latest moves [from, to], newest last (outcomes are credited to them). */
+  trace: Array<[number, number]>;
 }
 
 export function newLearner(userId: number, courseId: number): Learner {
-  return { userId, courseId, cur: null, recent: [], done: new Set(), seen: new Set(), grades: new Map(), best: new Map(), last: null, lastSubmit: null };
+  return { userId, courseId, cur: null, recent: [], done: new Set(), seen: new Set(), grades: new Map(), best: new Map(), last: null, lastSubmit: null, lastAct: null, lastIn: new Map(), trace: [] };
 }
 
 export function learnerToJson(l: Learner): string {
-  return JSON.stringify({ cur: l.cur, recent: l.recent, done: [...l.done], seen: [...l.seen], grades: [...l.grades], best: [...l.best], last: l.last, sub: l.lastSubmit });
+  return JSON.stringify({ cur: l.cur, recent: l.recent, done: [...l.done], seen: [...l.seen], grades: [...l.grades], best: [...l.best], last: l.last, sub: l.lastSubmit, la: l.lastAct, li: [...l.lastIn], tr: l.trace });
 }
 
 export function learnerFromJson(userId: number, courseId: number, text: string): Learner {
@@ -50,6 +56,9 @@ export function learnerFromJson(userId: number, courseId: number, text: string):
     best: new Map(d.best ?? []),
     last: d.last ?? null,
     lastSubmit: d.sub ?? null,
+    lastAct: d.la ?? null,
+    lastIn: new Map(d.li ?? []),
+    trace: d.tr ?? [],
   };
 }
 
