@@ -120,10 +120,14 @@ function reasonFor(r: Ranked, a: Activity, anchor: Activity | null, succ: Readon
   let best = 0;
   for (let e = 1; e < EXPERTS.length; e++) if (x.weights[e]! * r.parts[e]! > x.weights[best]! * r.parts[best]!) best = e;
   const s = succ?.get(a.cmid);
-  let main: string;
+  let main = "";
+  const saidOwn = false;
   switch (EXPERTS[best]) {
     case "sequence":
-      main = `After ${named(anchor!)}, ${s!.n} of the ${total} moves learners made went here next`;
+    case "sequence_backoff":
+    case "recent_sequence":
+    case "personal_sequence":
+      main = s && s.n > 0 ? `After ${named(anchor!)}, ${s.n} of the ${total} moves learners made went here next${EXPERTS[best] === "recent_sequence" ? ", the latest of them too" : ""}` : `One of the course's most used activities (${a.uses} learning actions)`;
       break;
     case "popularity":
       main = `One of the course's most used activities (${a.uses} learning actions)`;
@@ -131,8 +135,6 @@ function reasonFor(r: Ranked, a: Activity, anchor: Activity | null, succ: Readon
     case "course_order":
       main = anchor ? `It comes ${r.parts[2] === 1 ? "right " : ""}after ${named(anchor)} in the course order` : "It comes early in this module's course order";
       break;
-    default:
-      main = `You have not done it yet, and it is next in line`;
   }
   let value = "";
   if (r.valueShift !== 0 && s && anchor) {
@@ -142,7 +144,7 @@ function reasonFor(r: Ranked, a: Activity, anchor: Activity | null, succ: Readon
     const cmp = other ? ` (vs ${pct(other[1].gsum / other[1].gn)} after going to ${named(x.course.activities.get(other[0]) ?? ({ cmid: other[0], name: null } as Activity))})` : "";
     value = r.valueShift > 0 ? `; ranked up for its outcome: learners who went here from ${named(anchor)} ${after}${cmp}` : `; ranked down for its outcome: learners who went here from ${named(anchor)} ${after}${cmp}`;
   }
-  return `${main}${value}; ${own}.`;
+  return saidOwn ? `${main}${value}.` : `${main}${value}; ${own}.`;
 }
 
 /**

@@ -8,7 +8,7 @@
 // real move learners make. Then long-term value re-ranks the plausible few: the reward learners
 // collected after making each move (learning.ts).
 
-export const EXPERTS = ["sequence", "popularity", "course_order", "learner", "sequence_backoff", "recent_sequence"] as const;
+export const EXPERTS = ["sequence", "popularity", "course_order", "personal_sequence", "sequence_backoff", "recent_sequence"] as const;
 export type Expert = (typeof EXPERTS)[number];
 export const N_EXPERTS = EXPERTS.length;
 
@@ -111,15 +111,16 @@ export function expertScores(anchorPos: number | null, cands: readonly Candidate
     out[1]![i] = maxUses > 0 ? c.uses / maxUses : 0;
     const k = step.get(c.cmid);
     out[2]![i] = k === undefined ? 0 : 1 / k;
-    out[3]![i] = l.done.has(c.cmid) ? 0 : l.seen.has(c.cmid) ? 0.5 : 1;
     // Sequence backed off to popularity: (n(p→c) + κ·share(c)) / (N_p + κ) with κ = 1 pseudo-move
     // spread over the activities by their use (a Dirichlet prior from popularity).
     out[4]![i] = (successors?.get(c.cmid)?.n ?? 0) + (totalUses > 0 ? c.uses / totalUses : 0);
+    // The same, for this learner: what they have not done yet first (started: half, completed: a quarter).
+    out[3]![i] = out[4]![i]! * (l.done.has(c.cmid) ? 0.25 : l.seen.has(c.cmid) ? 0.5 : 1);
   });
   cands.forEach((c, i) => {
     out[5]![i] = recentCount(successors?.get(c.cmid), clock);
   });
-  for (const e of [4, 5]) {
+  for (const e of [3, 4, 5]) {
     const max = Math.max(0, ...out[e]!);
     if (max > 0) out[e] = out[e]!.map((v) => v / max);
   }
