@@ -1,3 +1,4 @@
+import type { Db } from "./store/sqlite";
 import type { AnyElysia } from "elysia";
 import type { Logger } from "pino";
 import type { Config } from "./config/schema";
@@ -19,6 +20,15 @@ export interface Capabilities {
   moodleIngest?: (logs: unknown[]) => Promise<{ accepted: number; duplicates: number }>;
   /** Recomputes stored recommendations for {user_id, module_id} or a whole {course_id}. */
   recommendationsRebuild?: (item: { user_id?: number; module_id?: number; course_id?: number }) => Promise<{ refreshed: number }>;
+  /**
+   * The recommender's course model, for the moodle feature's structure routes and staff
+   * enrolments (called inside the moodle feature's write transaction).
+   */
+  courseModel?: {
+    applyStructure(db: Db, courseId: number, contents: unknown[], now: number): Record<string, unknown>;
+    readStructure(courseId: number): Record<string, unknown>;
+    staffEnrolled(db: Db, courseId: number, userId: number): void;
+  };
 }
 
 /** Everything a feature module gets: shared services, never Elysia's request context. */

@@ -7,7 +7,8 @@ import { loadConfig } from "../config/load";
 import { openStore } from "../store/db";
 import { Engine } from "../modules/recommender/engine";
 import { prepared } from "../store/prepared";
-import { ingestRows, loadStructureFile, readLogs, toRows, type ImportSummary } from "../modules/moodle/importer";
+import { readLogs, toRows, type ImportSummary } from "../modules/moodle/importer";
+import { ingestRows, loadStructureFile } from "../modules/recommender/history";
 import type { LogRow } from "../modules/moodle/normalize";
 import { UsageError } from "./common";
 

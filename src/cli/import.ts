@@ -4,7 +4,8 @@ import pino from "pino";
 import { loadConfig } from "../config/load";
 import { openStore } from "../store/db";
 import { Engine } from "../modules/recommender/engine";
-import { fileSize, ingestRows, loadStructureFile, readLogs, refreshDeferred, toRows, type ImportSummary } from "../modules/moodle/importer";
+import { fileSize, readLogs, toRows, type ImportSummary } from "../modules/moodle/importer";
+import { ingestRows, loadStructureFile, refreshDeferred } from "../modules/recommender/history";
 import type { Learner } from "../modules/recommender/state";
 import { UsageError } from "./common";
 

@@ -6,17 +6,8 @@ import { bodyJson, Engine } from "./engine";
 
 const encoder = new TextEncoder();
 
-export const PIPELINE_JOB = "moodle.pipeline";
+export { PIPELINE_JOB } from "../moodle/service";
 export const NO_RECS = "No recommendations available yet";
-
-const services = new WeakMap<AppContext, RecommenderService>();
-
-/** The one recommender of a daemon (the moodle module enqueues into it and invalidates its caches). */
-export function recommenderFor(ctx: AppContext): RecommenderService {
-  let s = services.get(ctx);
-  if (!s) services.set(ctx, (s = new RecommenderService(ctx)));
-  return s;
-}
 
 /** croner pattern for a snapshot interval: whole seconds below a minute, else whole minutes, else hours. */
 export function snapshotPattern(ms: number): string {
