@@ -234,9 +234,10 @@ export class Engine {
          FROM log_events WHERE processed = 0 ORDER BY courseid, timecreated, id LIMIT ${Math.max(1, Math.trunc(limit))}`,
     ).all();
     if (rows.length === 0) return { processed: 0, transitions: 0, refreshed: 0, touched: new Map() };
-    // One statement for the batch's bookkeeping: the ids are a contiguous run more often than not.
-    const mark = prepared(db, "UPDATE log_events SET processed = 1 WHERE id = ?");
-    for (const r of rows) mark.run(r.id);
+    // The batch's bookkeeping in one statement. Nothing else writes inside this transaction, so
+    // a batch smaller than the limit is every pending row.
+    if (rows.length < limit) prepared(db, "UPDATE log_events SET processed = 1 WHERE processed = 0").run();
+    else prepared(db, "UPDATE log_events SET processed = 1 WHERE id IN (SELECT value FROM json_each(?))").run(JSON.stringify(rows.map((r) => r.id)));
     return this.processEvents(db, rows);
   }
 
@@ -556,6 +557,7 @@ export class Engine {
       weights,
       passGrade: rc.pass_grade,
       valueWeight: rc.value_weight,
+      limit: k,
     });
     return buildAnswer({
       course: c,

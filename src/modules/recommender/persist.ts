@@ -72,8 +72,9 @@ export class Batch {
 }
 
 const INSERT_HIST = "INSERT INTO state_history (event_id, user_id, course_id, module_id, state, action, reward, next_state, event_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
-const HIST_MULTI = 200;
-const INSERT_HIST_MULTI = INSERT_HIST.replace(/VALUES \(([^)]*)\)/, (_, one: string) => "VALUES " + Array.from({ length: HIST_MULTI }, () => `(${one})`).join(", "));
+/** Multi-row statement sizes: imports take 200 rows a statement, live batches the smaller ones. */
+const HIST_TIERS = [200, 25, 5] as const;
+const multiHist = (k: number) => INSERT_HIST.replace(/VALUES \(([^)]*)\)/, (_, one: string) => "VALUES " + Array.from({ length: k }, () => `(${one})`).join(", "));
 
 export interface Persisted {
   /** Transitions with an action, with their seq and state keys, in seq order (the Q updates to apply). */
@@ -130,21 +131,22 @@ function persistHistory(db: Db, hist: HistoryRow[]): Persisted {
     if (seq > out.lastSeq) out.lastSeq = seq;
   };
   let i = 0;
-  if (hist.length >= HIST_MULTI) {
-    // Big batches (imports): HIST_MULTI rows per statement. The rows of one INSERT get
-    // consecutive seqs in VALUES order (no other writer inside our transaction), so the last
-    // insert rowid names them all: the same seqs the row-by-row loop would assign.
-    const multi = prepared(db, INSERT_HIST_MULTI);
-    const params: unknown[] = new Array(HIST_MULTI * 9);
-    for (; i + HIST_MULTI <= hist.length; i += HIST_MULTI) {
-      for (let j = 0; j < HIST_MULTI; j++) {
+  // k rows per statement: the rows of one INSERT get consecutive seqs in VALUES order (no other
+  // writer inside our transaction), so the last insert rowid names them all — the same seqs the
+  // row-by-row loop would assign.
+  for (const k of HIST_TIERS) {
+    if (hist.length - i < k) continue;
+    const multi = prepared(db, multiHist(k));
+    const params: unknown[] = new Array(k * 9);
+    for (; i + k <= hist.length; i += k) {
+      for (let j = 0; j < k; j++) {
         const h = hist[i + j]!;
         const o = j * 9;
         params[o] = h.eventId; params[o + 1] = h.user; params[o + 2] = h.tr.course; params[o + 3] = h.module; params[o + 4] = h.k;
         params[o + 5] = h.tr.a < 0 ? null : h.tr.a; params[o + 6] = h.tr.r; params[o + 7] = h.k2; params[o + 8] = h.time;
       }
       const last = Number(multi.run(...params).lastInsertRowid);
-      for (let j = 0; j < HIST_MULTI; j++) record(hist[i + j]!, last - HIST_MULTI + 1 + j);
+      for (let j = 0; j < k; j++) record(hist[i + j]!, last - k + 1 + j);
     }
   }
   const insHist = prepared(db, INSERT_HIST);

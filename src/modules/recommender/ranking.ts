@@ -72,6 +72,8 @@ export interface RankInput {
   weights: readonly number[];
   passGrade: number;
   valueWeight: number;
+  /** How many to return (default: every candidate). */
+  limit?: number;
 }
 
 export interface Ranked {
@@ -88,41 +90,43 @@ export interface Ranked {
   retry: boolean;
 }
 
-/** Each expert's score of each candidate, in [0, 1] (1 = that expert's best). */
+/** Each expert's score of each candidate, in [0, 1] (1 = that expert's best). Hot path: plain loops. */
 export function expertScores(anchorPos: number | null, cands: readonly Candidate[], successors: ReadonlyMap<number, MoveStat> | undefined, l: LearnerView): number[][] {
-  const out = EXPERTS.map(() => new Array<number>(cands.length).fill(0));
-  let maxN = 0;
-  let maxUses = 0;
-  let totalUses = 0;
+  const n = cands.length;
+  const out: number[][] = [];
+  for (let e = 0; e < N_EXPERTS; e++) out.push(new Array<number>(n).fill(0));
+  const [seq, pop, order, personal, backoff, recent] = out as [number[], number[], number[], number[], number[], number[]];
   let clock = 0;
   if (successors) for (const s of successors.values()) clock += s.n;
-  for (const c of cands) {
-    maxN = Math.max(maxN, successors?.get(c.cmid)?.n ?? 0);
-    maxUses = Math.max(maxUses, c.uses);
-    totalUses += c.uses;
-  }
+  let totalUses = 0;
+  for (let i = 0; i < n; i++) totalUses += cands[i]!.uses;
+  let sorted = true;
+  for (let i = 1; i < n && sorted; i++) if (cands[i]!.position < cands[i - 1]!.position) sorted = false;
   // Course order: the activities after the anchor score 1/d, d = 1 for the very next one; with
   // no anchor, the first activities of the list.
-  const step = new Map<number, number>();
+  const byPos = sorted ? null : [...cands.keys()].sort((a, b) => cands[a]!.position - cands[b]!.position);
   let d = 0;
-  for (const c of [...cands].sort((a, b) => a.position - b.position)) if (anchorPos === null || c.position > anchorPos) step.set(c.cmid, ++d);
-  cands.forEach((c, i) => {
-    out[0]![i] = maxN > 0 ? (successors?.get(c.cmid)?.n ?? 0) / maxN : 0;
-    out[1]![i] = maxUses > 0 ? c.uses / maxUses : 0;
-    const k = step.get(c.cmid);
-    out[2]![i] = k === undefined ? 0 : 1 / k;
+  for (let k = 0; k < n; k++) {
+    const i = byPos ? byPos[k]! : k;
+    if (anchorPos === null || cands[i]!.position > anchorPos) order[i] = 1 / ++d;
+  }
+  for (let i = 0; i < n; i++) {
+    const c = cands[i]!;
+    const s = successors?.get(c.cmid);
+    const count = s ? s.n : 0;
+    seq[i] = count;
+    pop[i] = c.uses;
     // Sequence backed off to popularity: (n(p→c) + κ·share(c)) / (N_p + κ) with κ = 1 pseudo-move
     // spread over the activities by their use (a Dirichlet prior from popularity).
-    out[4]![i] = (successors?.get(c.cmid)?.n ?? 0) + (totalUses > 0 ? c.uses / totalUses : 0);
+    backoff[i] = count + (totalUses > 0 ? c.uses / totalUses : 0);
     // The same, for this learner: what they have not done yet first (started: half, completed: a quarter).
-    out[3]![i] = out[4]![i]! * (l.done.has(c.cmid) ? 0.25 : l.seen.has(c.cmid) ? 0.5 : 1);
-  });
-  cands.forEach((c, i) => {
-    out[5]![i] = recentCount(successors?.get(c.cmid), clock);
-  });
-  for (const e of [3, 4, 5]) {
-    const max = Math.max(0, ...out[e]!);
-    if (max > 0) out[e] = out[e]!.map((v) => v / max);
+    personal[i] = backoff[i]! * (l.done.has(c.cmid) ? 0.25 : l.seen.has(c.cmid) ? 0.5 : 1);
+    recent[i] = recentCount(s, clock);
+  }
+  for (const v of [seq, pop, personal, backoff, recent]) {
+    let max = 0;
+    for (let i = 0; i < n; i++) if (v[i]! > max) max = v[i]!;
+    if (max > 0) for (let i = 0; i < n; i++) v[i] = v[i]! / max;
   }
   return out;
 }
@@ -192,34 +196,47 @@ export function moveCandidates(anchor: number, cands: readonly Candidate[]): Can
 export function rank(input: RankInput): Ranked[] {
   const { anchor, learner: l } = input;
   const anchorGrade = anchor === null ? undefined : l.grades.get(anchor);
-  const retry = anchor !== null && anchorGrade !== undefined && anchorGrade < input.passGrade && input.candidates.some((c) => c.cmid === anchor);
-  const cands = anchor === null ? [...input.candidates] : moveCandidates(anchor, input.candidates);
-  const anchorPos = anchor === null ? null : (input.candidates.find((c) => c.cmid === anchor)?.position ?? input.anchorPosition ?? null);
+  let anchorIn = false;
+  let anchorPos = input.anchorPosition ?? null;
+  for (const c of input.candidates) if (c.cmid === anchor) (anchorIn = true), (anchorPos = c.position);
+  const retry = anchorIn && anchorGrade !== undefined && anchorGrade < input.passGrade;
+  const cands = anchorIn ? moveCandidates(anchor!, input.candidates) : input.candidates;
   const parts = expertScores(anchorPos, cands, input.successors, l);
   const w = input.weights;
   const lead = leader(w);
-  const out: Ranked[] = cands.map((c, i) => {
-    let blend = 0;
-    for (let e = 0; e < N_EXPERTS; e++) blend += w[e]! * parts[e]![i]!;
-    const s = input.successors?.get(c.cmid);
-    return { cmid: c.cmid, score: parts[lead]![i]!, blend, parts: parts.map((p) => p[i]!), value: s && s.n > 0 ? s.ret / s.n : null, valueShift: 0, retry: false };
-  });
-  const pos = new Map(cands.map((c) => [c.cmid, c.position]));
-  // The leading expert orders; the weighted blend of all of them breaks its ties.
-  const byScore = (a: Ranked, b: Ranked) => b.score - a.score || b.blend - a.blend || pos.get(a.cmid)! - pos.get(b.cmid)!;
-  out.sort(byScore);
+  const n = cands.length;
+  const score = new Array<number>(n);
+  const blend = new Array<number>(n);
+  for (let i = 0; i < n; i++) {
+    let b = 0;
+    for (let e = 0; e < N_EXPERTS; e++) b += w[e]! * parts[e]![i]!;
+    blend[i] = b;
+    score[i] = parts[lead]![i]!;
+  }
+  // The leading expert orders; the weighted blend of all of them breaks its ties, then course order.
+  const byScore = (a: number, b: number) => score[b]! - score[a]! || blend[b]! - blend[a]! || cands[a]!.position - cands[b]!.position;
+  const idx = [...cands.keys()].sort(byScore);
+  const limit = Math.min(n, input.limit ?? n);
+  const make = (i: number): Ranked => {
+    const s = input.successors?.get(cands[i]!.cmid);
+    return { cmid: cands[i]!.cmid, score: score[i]!, blend: blend[i]!, parts: parts.map((p) => p[i]!), value: s && s.n > 0 ? s.ret / s.n : null, valueShift: 0, retry: false };
+  };
   // Value re-rank of the plausible few: a move whose learners later collected more reward than
   // the others' moves climbs, in proportion to the evidence (shrunk towards the mean).
-  const top = out.slice(0, PLAUSIBLE).filter((r) => r.value !== null && r.score > 0);
+  const plausible = idx.slice(0, PLAUSIBLE).map(make);
+  const top = plausible.filter((r) => r.value !== null && r.score > 0);
   if (input.valueWeight > 0 && top.length >= 2) {
     const mean = top.reduce((a, r) => a + r.value!, 0) / top.length;
     for (const r of top) {
-      const n = input.successors!.get(r.cmid)!.n;
-      r.valueShift = input.valueWeight * (n / (n + VALUE_PRIOR_N)) * (r.value! - mean);
-      r.score = r.parts[lead]! + r.valueShift;
+      const count = input.successors!.get(r.cmid)!.n;
+      r.valueShift = input.valueWeight * (count / (count + VALUE_PRIOR_N)) * (r.value! - mean);
+      r.score += r.valueShift;
     }
-    out.sort(byScore);
+    const pos = new Map(cands.map((c) => [c.cmid, c.position]));
+    plausible.sort((a, b) => b.score - a.score || b.blend - a.blend || pos.get(a.cmid)! - pos.get(b.cmid)!);
   }
+  const out = plausible.slice(0, limit);
+  for (let k = PLAUSIBLE; k < limit; k++) out.push(make(idx[k]!));
   if (retry) {
     const s = input.successors?.get(anchor!);
     // A justified retry comes second, after the predicted next step: on real course data learners
