@@ -46,7 +46,7 @@ test("user_deleted: the learner's state, history, answers and stored logs go; th
   await post([moodleEvent("\\core\\event\\user_deleted", { objectid: "301", relateduserid: "301", other: JSON.stringify({ username: "s301" }) })]);
   const body = await get(301, LESSON);
   expect(body).toMatchObject({ recommendations: [], state: null, message: "No recommendations available yet" });
-  for (const [table, col] of [["learners", "user_id"], ["user_states", "user_id"], ["recommendations", "user_id"], ["state_history", "user_id"], ["learner_moves", "user_id"], ["moodle_users", "user_id"]]) {
+  for (const [table, col] of [["learners", "user_id"], ["user_states", "user_id"], ["recommendations", "user_id"], ["state_history", "user_id"], ["moodle_users", "user_id"]]) {
     expect(count(`SELECT count(*) FROM ${table} WHERE ${col} = 301`)).toBe(0);
   }
   expect(count("SELECT count(*) FROM log_events WHERE userid = 301 OR relateduserid = 301 OR raw LIKE '%s301%'")).toBe(0);

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { clip, completionReward, creditMoves, gradeReward, normaliseGrade, pushTrace, qStep } from "../../src/modules/recommender/learning";
 import { QTables } from "../../src/modules/recommender/qtable";
-import { expertLoss, expertScores, hedgeUpdate, leader, PRIOR, rank, recentCount, recordMove, type MoveStat } from "../../src/modules/recommender/ranking";
+import { expertLoss, expertScores, hedgeUpdate, leader, moveLosses, PRIOR, rank, recentCount, recordMove, type MoveStat } from "../../src/modules/recommender/ranking";
 import { engagement, level, newLearner, phase, progressBin, pushRecent, scoreBin } from "../../src/modules/recommender/state";
 
 // Unit tests of the pure learning rules: Q-update, state bins, rewards, ranking.
@@ -173,4 +173,20 @@ describe("ranking", () => {
     expect(w.reduce((a, b) => a + b, 0)).toBeCloseTo(1);
     expect(Math.min(...w)).toBeGreaterThan(0);
   });
+});
+
+test("moveLosses (the pipeline's judge) equals expertLoss over expertScores", () => {
+  const cands = Array.from({ length: 12 }, (_, i) => ({ cmid: 100 + i, position: i * 3, uses: (i * 7) % 5 }));
+  const succ = new Map<number, MoveStat>();
+  for (const to of [103, 105, 105, 108, 103, 103, 111]) recordMove(succ, to);
+  const l = { done: new Set([105]), seen: new Set([108, 103]), grades: new Map<number, number>() };
+  const anchor = cands[4]!;
+  const judged = cands.filter((c) => c.cmid !== anchor.cmid);
+  for (const target of judged) {
+    const idx = judged.indexOf(target);
+    const want = expertScores(anchor.position, judged, succ, l).map((s) => expertLoss(s, idx));
+    const got = moveLosses(anchor.cmid, anchor.position, cands, succ, l, target.cmid)!;
+    for (let e = 0; e < want.length; e++) expect(got[e]).toBeCloseTo(want[e]!, 10);
+  }
+  expect(moveLosses(anchor.cmid, anchor.position, cands, succ, l, 999)).toBeNull();
 });

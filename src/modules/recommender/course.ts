@@ -33,9 +33,10 @@ export interface Course {
   recommendable: Candidate[] | null;
   /** Moves learners made: from → to → stats. */
   moves: Map<number, Map<number, MoveStat>>;
-  /** Hedge: each expert's weight, and how many moves they were judged on. */
+  /** Hedge: each expert's weight, how many moves they were judged on, and all moves seen. */
   weights: number[];
   judged: number;
+  movesSeen: number;
   /** Bumped (in memory) whenever a batch changed what the course's answers are ranked from. */
   version: number;
 }
@@ -56,6 +57,7 @@ export function loadCourse(db: Db, id: number): Course {
     moves: new Map(),
     weights: [...PRIOR],
     judged: 0,
+    movesSeen: 0,
     version: 0,
   };
   for (const s of prepared<[number], { section_id: number; name: string | null }>(db, "SELECT section_id, name FROM course_sections WHERE course_id = ? ORDER BY position").all(id)) {
@@ -76,11 +78,12 @@ export function loadCourse(db: Db, id: number): Course {
   ).all(id)) {
     Object.assign(moveStat(c, m.from_cmid, m.to_cmid), { n: m.n, rn: m.rn, rt: m.rt, ret: m.ret, gsum: m.gsum, gn: m.gn });
   }
-  const r = prepared<[number], { weights: string; judged: number }>(db, "SELECT weights, judged FROM course_rankers WHERE course_id = ?").get(id);
+  const r = prepared<[number], { weights: string; judged: number; moves: number }>(db, "SELECT weights, judged, moves FROM course_rankers WHERE course_id = ?").get(id);
   if (r) {
     const w = JSON.parse(r.weights) as number[];
     if (w.length === N_EXPERTS) c.weights = w;
     c.judged = r.judged;
+    c.movesSeen = r.moves;
   }
   return c;
 }

@@ -10,9 +10,9 @@ import { activitiesChanged, activitiesIn, hasStructure, loadCourse, moduleIdx, m
 import { dropLearner, eraseLearner, endEnrolment } from "./erasure";
 import { clip, completionReward, creditMoves, gradeReward, normaliseGrade, pushTrace } from "./learning";
 import { QTables, stateKey, type QSnapshotData, type StateTuple, type Transition } from "./qtable";
-import { EXPERTS, expertLoss, recordMove, expertScores, hedgeUpdate, moveCandidates, rank, type MoveStat } from "./ranking";
+import { EXPERTS, hedgeUpdate, moveLosses, rank, recordMove, type MoveStat } from "./ranking";
 import { Batch, persistBatch } from "./persist";
-import { CLASS_CODES, engagement, learnerFromJson, level, newLearner, phase, progressBin, pushRecent, scoreBin, type Learner } from "./state";
+import { CLASS_CODES, countMove, engagement, learnerFromJson, level, newLearner, phase, progressBin, pushRecent, scoreBin, type Learner } from "./state";
 
 // The pipeline: classify → learner state → moves and transitions → learning → stored answers.
 // One engine per database; the daemon's queue job, `ferry import` and `ferry evaluate` all call
@@ -48,6 +48,9 @@ interface GradeItem {
 }
 
 const STORED_RECS = 10;
+/** Moves judged one by one before the ranking weights are judged on every JUDGE_STRIDE-th move. */
+const JUDGE_ALL = 2000;
+const JUDGE_STRIDE = 4;
 
 
 export interface ProcessResult {
@@ -266,11 +269,17 @@ export class Engine {
     for (const [u, courseId] of batch.becameStaff) {
       // Their moves leave the course's counts (what they taught the Q-tables stays: aggregates).
       const c = this.course(courseId);
-      for (const [from, to, n] of dropLearner(db, u, courseId)) {
-        const st = moveStat(c, from, to);
-        st.n = Math.max(0, st.n - n);
-        prepared(db, "UPDATE activity_moves SET n = ? WHERE course_id = ? AND from_cmid = ? AND to_cmid = ?").run(st.n, courseId, from, to);
+      const l = this.knownLearner(u, courseId);
+      if (l) {
+        for (const [from, m] of l.moves) {
+          for (const [to, n] of m) {
+            const st = moveStat(c, from, to);
+            st.n = Math.max(0, st.n - n);
+            prepared(db, "UPDATE activity_moves SET n = ? WHERE course_id = ? AND from_cmid = ? AND to_cmid = ?").run(st.n, courseId, from, to);
+          }
+        }
       }
+      dropLearner(db, u, courseId);
       this.forget(u, courseId);
       this.onErased?.(u, courseId);
     }
@@ -461,19 +470,20 @@ export class Engine {
     if (m === null || (hasStructure(c) && !a.inStructure)) return;
     const prev = l.lastAct;
     if (prev !== null && prev !== a.cmid) {
-      const cands = recommendable(c);
+      // The signals are judged on every move while a course is young, then on every JUDGE_STRIDE-th
+      // (the weights have settled by then; judging is the pipeline's largest per-move cost).
       const from = c.activities.get(prev);
-      const judged = moveCandidates(prev, cands);
-      const idx = judged.findIndex((x) => x.cmid === a.cmid);
-      if (idx >= 0 && from) {
-        const scores = expertScores(from.position, judged, c.moves.get(prev), l);
-        c.weights = hedgeUpdate(c.weights, scores.map((s) => expertLoss(s, idx)));
+      const judge = c.judged < JUDGE_ALL || c.movesSeen % JUDGE_STRIDE === 0;
+      const losses = judge && from ? moveLosses(prev, from.position, recommendable(c), c.moves.get(prev), l, a.cmid) : null;
+      c.movesSeen++;
+      batch.rankers.add(c);
+      if (losses) {
+        c.weights = hedgeUpdate(c.weights, losses);
         c.judged++;
-        batch.rankers.add(c);
       }
       const st = recordMove(movesFrom(c, prev), a.cmid);
       batch.moveChanged(c, prev, a.cmid, st);
-      batch.learnerMoved(c, l.userId, prev, a.cmid);
+      countMove(l, prev, a.cmid);
       pushTrace(l.trace, prev, a.cmid);
     }
     l.lastAct = a.cmid;

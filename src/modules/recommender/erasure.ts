@@ -17,7 +17,6 @@ export function eraseLearner(db: Db, userId: number): void {
   prepared(db, "UPDATE state_history SET user_id = 0, event_id = 0, event_time = 0 WHERE user_id = ?").run(userId);
   prepared(db, "DELETE FROM course_unenrolled WHERE user_id = ?").run(userId);
   prepared(db, "DELETE FROM course_staff WHERE user_id = ?").run(userId);
-  prepared(db, "DELETE FROM learner_moves WHERE user_id = ?").run(userId);
   prepared(db, "DELETE FROM log_events WHERE userid = ? OR relateduserid = ?").run(userId, userId);
 }
 
@@ -31,14 +30,9 @@ export function endEnrolment(db: Db, userId: number, courseId: number): void {
   prepared(db, "DELETE FROM recommendations WHERE user_id = ? AND course_id = ?").run(userId, courseId);
 }
 
-/** A user who became staff in a course: their learner records and answers there go; returns their moves [from, to, n]. */
-export function dropLearner(db: Db, userId: number, courseId: number): Array<[number, number, number]> {
-  const moves = prepared<[number, number], { from_cmid: number; to_cmid: number; n: number }>(db, "SELECT from_cmid, to_cmid, n FROM learner_moves WHERE course_id = ? AND user_id = ?")
-    .all(courseId, userId)
-    .map((m): [number, number, number] => [m.from_cmid, m.to_cmid, m.n]);
-  prepared(db, "DELETE FROM learner_moves WHERE course_id = ? AND user_id = ?").run(courseId, userId);
+/** A user who became staff in a course: their learner records and answers there go. */
+export function dropLearner(db: Db, userId: number, courseId: number): void {
   prepared(db, "DELETE FROM learners WHERE user_id = ? AND course_id = ?").run(userId, courseId);
   prepared(db, "DELETE FROM user_states WHERE user_id = ? AND course_id = ?").run(userId, courseId);
   prepared(db, "DELETE FROM recommendations WHERE user_id = ? AND course_id = ?").run(userId, courseId);
-  return moves;
 }

@@ -32,13 +32,12 @@ export class Batch {
   activities = new Set<Activity>();
   items = new Set<GradeItemRow>();
   history: HistoryRow[] = [];
-  /** Changed move stats, by "course:from:to". */
-  moves = new Map<string, [number, number, number, MoveStat]>();
+  /** Changed move stats (each stat object is one course × from × to). */
+  moves = new Map<MoveStat, [number, number, number]>();
   rankers = new Set<Course>();
   /** Courses whose ranking inputs (moves, uses, weights) this batch changed. */
   courses = new Set<Course>();
-  /** Moves per learner in this batch, by "course:user:from:to": [course, user, from, to, count]. */
-  learnerMoves = new Map<string, [number, number, number, number, number]>();
+
   /** Users whose erasure this batch asks for (\core\event\user_deleted). */
   erased = new Set<number>();
   /** [user, course] enrolments that ended (\core\event\user_enrolment_deleted). */
@@ -60,14 +59,7 @@ export class Batch {
   }
 
   moveChanged(c: Course, from: number, to: number, st: MoveStat): void {
-    this.moves.set(`${c.id}:${from}:${to}`, [c.id, from, to, st]);
-  }
-
-  learnerMoved(c: Course, user: number, from: number, to: number): void {
-    const key = `${c.id}:${user}:${from}:${to}`;
-    const e = this.learnerMoves.get(key);
-    if (e) e[4]++;
-    else this.learnerMoves.set(key, [c.id, user, from, to, 1]);
+    if (!this.moves.has(st)) this.moves.set(st, [c.id, from, to]);
   }
 }
 
@@ -111,11 +103,9 @@ export function persistBatch(db: Db, batch: Batch, stateOf: (l: Learner, m: numb
     db,
     "INSERT INTO activity_moves (course_id, from_cmid, to_cmid, n, rn, rt, ret, gsum, gn) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (course_id, from_cmid, to_cmid) DO UPDATE SET n = excluded.n, rn = excluded.rn, rt = excluded.rt, ret = excluded.ret, gsum = excluded.gsum, gn = excluded.gn",
   );
-  for (const [course, from, to, st] of batch.moves.values()) upMove.run(course, from, to, st.n, st.rn, st.rt, st.ret, st.gsum, st.gn);
-  const upLearnerMove = prepared(db, "INSERT INTO learner_moves (course_id, user_id, from_cmid, to_cmid, n) VALUES (?, ?, ?, ?, ?) ON CONFLICT (course_id, user_id, from_cmid, to_cmid) DO UPDATE SET n = n + excluded.n");
-  for (const [course, user, from, to, n] of batch.learnerMoves.values()) upLearnerMove.run(course, user, from, to, n);
-  const upRanker = prepared(db, "INSERT INTO course_rankers (course_id, weights, judged) VALUES (?, ?, ?) ON CONFLICT (course_id) DO UPDATE SET weights = excluded.weights, judged = excluded.judged");
-  for (const c of batch.rankers) upRanker.run(c.id, JSON.stringify(c.weights), c.judged);
+  for (const [st, [course, from, to]] of batch.moves) upMove.run(course, from, to, st.n, st.rn, st.rt, st.ret, st.gsum, st.gn);
+  const upRanker = prepared(db, "INSERT INTO course_rankers (course_id, weights, judged, moves) VALUES (?, ?, ?, ?) ON CONFLICT (course_id) DO UPDATE SET weights = excluded.weights, judged = excluded.judged, moves = excluded.moves");
+  for (const c of batch.rankers) upRanker.run(c.id, JSON.stringify(c.weights), c.judged, c.movesSeen);
   return persistHistory(db, batch.history);
 }
 

@@ -184,6 +184,63 @@ export function expertLoss(scores: readonly number[], targetIdx: number): number
   return 1 - (hit(1) + hit(3)) / 2;
 }
 
+/**
+ * Every signal's loss on one observed move anchor → target, as expertLoss(expertScores(…)) would
+ * give it, without building the score arrays (the pipeline judges every move; normalising by a
+ * positive maximum does not change any comparison). Null when the target is not a candidate.
+ */
+export function moveLosses(anchor: number, anchorPos: number, cands: readonly Candidate[], successors: ReadonlyMap<number, MoveStat> | undefined, l: LearnerView, target: number): number[] | null {
+  let clock = 0;
+  if (successors) for (const s of successors.values()) clock += s.n;
+  let totalUses = 0;
+  let sorted = true;
+  let found = false;
+  for (let i = 0; i < cands.length; i++) {
+    const c = cands[i]!;
+    totalUses += c.uses;
+    if (i > 0 && c.position < cands[i - 1]!.position) sorted = false;
+    if (c.cmid === target) found = true;
+  }
+  if (!found || target === anchor) return null;
+  // Course order: 1/d with d the rank after the anchor by position.
+  const after = (pos: number): number => {
+    if (pos <= anchorPos) return 0;
+    let d = 0;
+    for (const c of cands) if (c.cmid !== anchor && c.position > anchorPos && c.position <= pos) d++;
+    return 1 / d;
+  };
+  const pw = (s: MoveStat | undefined) => (s ? (clock - s.rt <= 0 ? s.rn : s.rn * Math.pow(RECENCY, clock - s.rt)) : 0);
+  const share = totalUses > 0 ? 1 / totalUses : 0;
+  const tc = cands.find((c) => c.cmid === target)!;
+  const ts = successors?.get(target);
+  const tn = ts ? ts.n : 0;
+  const tb = tn + tc.uses * share;
+  const t = [tn, tc.uses, after(tc.position), tb * (l.done.has(target) ? 0.25 : l.seen.has(target) ? 0.5 : 1), tb, pw(ts)];
+  const greater = [0, 0, 0, 0, 0, 0];
+  const equal = [0, 0, 0, 0, 0, 0];
+  const cmp = (e: number, v: number) => {
+    if (v > t[e]!) greater[e]!++;
+    else if (v === t[e]) equal[e]!++;
+  };
+  let d = 0;
+  for (const c of cands) {
+    if (c.cmid === anchor) continue;
+    const cd = c.position > anchorPos ? (sorted ? 1 / ++d : after(c.position)) : 0;
+    if (c.cmid === target) continue;
+    const s = successors?.get(c.cmid);
+    const n = s ? s.n : 0;
+    const b = n + c.uses * share;
+    cmp(0, n);
+    cmp(1, c.uses);
+    cmp(2, cd);
+    cmp(3, b * (l.done.has(c.cmid) ? 0.25 : l.seen.has(c.cmid) ? 0.5 : 1));
+    cmp(4, b);
+    cmp(5, pw(s));
+  }
+  const hit = (e: number, k: number) => Math.min(1, Math.max(0, (k - greater[e]!) / (equal[e]! + 1)));
+  return t.map((x, e) => (x > 0 ? 1 - (hit(e, 1) + hit(e, 3)) / 2 : 1));
+}
+
 /** Candidates excluding the anchor (what an observed move is judged against). */
 export function moveCandidates(anchor: number, cands: readonly Candidate[]): Candidate[] {
   return cands.filter((c) => c.cmid !== anchor);

@@ -144,7 +144,7 @@ export class RecommenderService {
     }
     const t = q.courseTable(courseId);
     if (!t) throw new HttpError(404, "not_found", `no Q-table for course ${courseId} yet (no learning events processed)`);
-    return { ...base, course_id: courseId, updates: t.updates, states: t.q };
+    return { ...base, course_id: courseId, updates: t.updates, ranking: this.engine.rankingWeights(courseId), states: t.q };
   }
 
   pendingEvents(): number {

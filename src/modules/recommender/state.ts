@@ -33,14 +33,16 @@ export interface Learner {
   lastIn: Map<number, number>;
   /** The latest moves [from, to], newest last (outcomes are credited to them). */
   trace: Array<[number, number]>;
+  /** Every move this learner made: from → to → count (taken out of the course's counts if they turn out to be staff). */
+  moves: Map<number, Map<number, number>>;
 }
 
 export function newLearner(userId: number, courseId: number): Learner {
-  return { userId, courseId, cur: null, recent: [], done: new Set(), seen: new Set(), grades: new Map(), best: new Map(), last: null, lastSubmit: null, lastAct: null, lastIn: new Map(), trace: [] };
+  return { userId, courseId, cur: null, recent: [], done: new Set(), seen: new Set(), grades: new Map(), best: new Map(), last: null, lastSubmit: null, lastAct: null, lastIn: new Map(), trace: [], moves: new Map() };
 }
 
 export function learnerToJson(l: Learner): string {
-  return JSON.stringify({ cur: l.cur, recent: l.recent, done: [...l.done], seen: [...l.seen], grades: [...l.grades], best: [...l.best], last: l.last, sub: l.lastSubmit, la: l.lastAct, li: [...l.lastIn], tr: l.trace });
+  return JSON.stringify({ cur: l.cur, recent: l.recent, done: [...l.done], seen: [...l.seen], grades: [...l.grades], best: [...l.best], last: l.last, sub: l.lastSubmit, la: l.lastAct, li: [...l.lastIn], tr: l.trace, mv: movesToJson(l.moves) });
 }
 
 export function learnerFromJson(userId: number, courseId: number, text: string): Learner {
@@ -59,7 +61,31 @@ export function learnerFromJson(userId: number, courseId: number, text: string):
     lastAct: d.la ?? null,
     lastIn: new Map(d.li ?? []),
     trace: d.tr ?? [],
+    moves: movesFromJson(d.mv ?? []),
   };
+}
+
+/** Counts a move in the learner's own record. */
+export function countMove(l: Learner, from: number, to: number): void {
+  let m = l.moves.get(from);
+  if (!m) l.moves.set(from, (m = new Map()));
+  m.set(to, (m.get(to) ?? 0) + 1);
+}
+
+function movesToJson(moves: Map<number, Map<number, number>>): number[] {
+  const out: number[] = [];
+  for (const [from, m] of moves) for (const [to, n] of m) out.push(from, to, n);
+  return out;
+}
+
+function movesFromJson(flat: number[]): Map<number, Map<number, number>> {
+  const out = new Map<number, Map<number, number>>();
+  for (let i = 0; i + 2 < flat.length; i += 3) {
+    let m = out.get(flat[i]!);
+    if (!m) out.set(flat[i]!, (m = new Map()));
+    m.set(flat[i + 1]!, flat[i + 2]!);
+  }
+  return out;
 }
 
 export function pushRecent(l: Learner, code: number, time: number): void {

@@ -13,11 +13,12 @@ CREATE TABLE activity_moves (
   gn        INTEGER NOT NULL,
   PRIMARY KEY (course_id, from_cmid, to_cmid)
 ) WITHOUT ROWID;
--- The Hedge state of a course: each signal's weight (JSON array) and the moves judged.
+-- The Hedge state of a course: each signal's weight (JSON array), the moves judged, all moves seen.
 CREATE TABLE course_rankers (
   course_id INTEGER PRIMARY KEY,
   weights   TEXT NOT NULL,
-  judged    INTEGER NOT NULL
+  judged    INTEGER NOT NULL,
+  moves     INTEGER NOT NULL
 );
 -- Learners whose enrolment in the course was deleted (\core\event\user_enrolment_deleted):
 -- no recommendations, not trained on, until they are enrolled again.
@@ -25,14 +26,4 @@ CREATE TABLE course_unenrolled (
   course_id INTEGER NOT NULL,
   user_id   INTEGER NOT NULL,
   PRIMARY KEY (course_id, user_id)
-) WITHOUT ROWID;
--- Each learner's share of activity_moves, so that a learner found to be staff later can be
--- taken out of the aggregates (and erasure deletes these rows with the learner).
-CREATE TABLE learner_moves (
-  course_id INTEGER NOT NULL,
-  user_id   INTEGER NOT NULL,
-  from_cmid INTEGER NOT NULL,
-  to_cmid   INTEGER NOT NULL,
-  n         INTEGER NOT NULL,
-  PRIMARY KEY (course_id, user_id, from_cmid, to_cmid)
 ) WITHOUT ROWID;
