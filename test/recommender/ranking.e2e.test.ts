@@ -121,4 +121,18 @@ describe("next activity on synthetic courses (webhook → pipeline → GET)", ()
     const after = await recs(901, c.lesson, 74);
     expect(after.recommendations.slice(0, 2).map((r: any) => r.activity_id)).not.toContain(c.F.cmid);
   });
+
+  test("staff: whoever grades or enrols someone else; a student viewing another's profile stays a learner", async () => {
+    const c = course(75);
+    expect((await f.request("POST", "/api/v1/courses/75/structure", { body: c.body, token: API_TOKEN })).status).toBe(200);
+    const { logs, t } = cohort(75, c, ["A", "B", "A"], () => 8);
+    await send(logs);
+    const profile = { ...visit(75, 101, c.X, t + 10), eventname: "\\core\\event\\user_profile_viewed", component: "core", edulevel: "0", contextlevel: "50", contextinstanceid: "75", relateduserid: "102" };
+    const grading = { ...graded(75, 100, c.F, 9, t + 20), userid: "950" };
+    await send([profile, grading, visit(75, 950, c.X, t + 30), visit(75, 101, c.A, t + 40)]);
+    expect((await recs(101, c.lesson, 75)).recommendations.length).toBeGreaterThan(0);
+    expect(count("SELECT count(*) FROM course_staff WHERE course_id = 75 AND user_id = 101")).toBe(0);
+    expect(count("SELECT count(*) FROM course_staff WHERE course_id = 75 AND user_id = 950")).toBe(1);
+    expect((await recs(950, c.lesson, 75)).message).toBe("No recommendations available yet");
+  });
 });

@@ -48,6 +48,19 @@ interface GradeItem {
 }
 
 const STORED_RECS = 10;
+/**
+ * Events by which one user manages another in a course (roles, enrolments, grading): their actor
+ * is staff. Not every event naming another user: students view each other's profiles and message
+ * each other.
+ */
+const ACTS_ON_OTHERS = new Set([
+  "core:role_assigned", "core:role_unassigned", "core:user_enrolment_created", "core:user_enrolment_updated", "core:user_enrolment_deleted",
+  "core:user_graded", "core:grade_deleted", "mod_assign:submission_graded", "mod_assign:extension_granted", "mod_quiz:attempt_regraded", "mod_quiz:attempt_manual_grading_completed",
+]);
+const shortName = (eventname: string): string => {
+  const m = /^\\?([a-z0-9_]+)\\event\\([a-z0-9_]+)$/i.exec(eventname);
+  return m ? `${m[1]!.toLowerCase()}:${m[2]!.toLowerCase()}` : "";
+};
 /** Moves judged one by one before the ranking weights are judged on every JUDGE_STRIDE-th move. */
 const JUDGE_ALL = 2000;
 const JUDGE_STRIDE = 4;
@@ -351,7 +364,7 @@ export class Engine {
       return;
     }
     const c = this.course(row.courseid);
-    if ((row.edulevel === 0 || row.edulevel === 1) && row.userid > 0 && row.relateduserid !== null && row.relateduserid > 0 && row.relateduserid !== row.userid && !c.staff.has(row.userid)) {
+    if (row.userid > 0 && row.relateduserid !== null && row.relateduserid > 0 && row.relateduserid !== row.userid && !c.staff.has(row.userid) && ACTS_ON_OTHERS.has(shortName(row.eventname))) {
       this.staffEvent(c, row, batch);
     }
     if (cls === "enrolment_deleted" || cls === "enrolment_created") {
@@ -439,13 +452,12 @@ export class Engine {
   }
 
   /**
-   * Staff are the users who act on other users of the course at the teaching or admin level
-   * (edulevel 0/1 with another user as relateduserid: assigning or unassigning roles, enrolling,
-   * grading, viewing someone's report), plus moodle.staff_user_ids and the backend-sync
-   * plugin's staff enrolments. A role_assigned event alone does not make staff: on the real
-   * course-2 log a user given the editing-teacher role works through the lessons like every
-   * learner, and the spec's evaluation figures count them as one. Students' own
-   * edulevel 0/1 events (quiz previews, their grade report) name no other user.
+   * Staff are the users who manage other users of the course (ACTS_ON_OTHERS: assigning or
+   * unassigning roles, enrolling or unenrolling, grading someone else), plus
+   * moodle.staff_user_ids and the backend-sync plugin's staff enrolments. Holding a role does not
+   * make staff (role_assigned names the holder, not the actor): on the real course-2 log a user
+   * given the editing-teacher role works through the lessons like every learner, and the spec's
+   * evaluation figures count them as one.
    */
   private staffEvent(c: Course, row: EventRow, batch: Batch): void {
     const u = row.userid;
