@@ -9,10 +9,11 @@ import { classify, LEARNING, type EventClass } from "./classify";
 import { activitiesChanged, activitiesIn, hasStructure, loadCourse, moduleIdx, moduleOf, moveStat, movesFrom, recommendable, type Activity, type Course } from "./course";
 import { dropLearner, eraseLearner, endEnrolment } from "./erasure";
 import { clip, completionReward, creditMoves, gradeReward, normaliseGrade, pushTrace } from "./learning";
-import { QTables, stateKey, type QSnapshotData, type StateTuple, type Transition } from "./qtable";
+import { QTables, stateKey, type StateTuple, type Transition } from "./qtable";
+import { loadQTables, writeSnapshot } from "./snapshots";
 import { EXPERTS, hedgeUpdate, moveLosses, rank, recordMove, type MoveStat } from "./ranking";
 import { Batch, persistBatch } from "./persist";
-import { CLASS_CODES, countMove, engagement, learnerFromJson, level, newLearner, phase, progressBin, pushRecent, scoreBin, type Learner } from "./state";
+import { CLASS_CODES, countMove, learnerFromJson, moduleState, newLearner, pushRecent, type Learner } from "./state";
 
 // The pipeline: classify → learner state → moves and transitions → learning → stored answers.
 // One engine per database; the daemon's queue job, `ferry import` and `ferry evaluate` all call
@@ -106,23 +107,7 @@ export class Engine {
   /** Loads the newest Q snapshot and replays the transitions recorded after it. */
   load(): { snapshotSeq: number; replayed: number } {
     const rc = this.config().recommender;
-    this.q.alpha = rc.alpha;
-    this.q.gamma = rc.gamma;
-    this.q.reset();
-    const snap = prepared<[], { last_seq: number; data: string }>(this.db, "SELECT last_seq, data FROM qtable_snapshots ORDER BY id DESC LIMIT 1").get();
-    if (snap) this.q.load(JSON.parse(snap.data) as QSnapshotData, snap.last_seq);
-    const from = this.q.lastSeq;
-    let replayed = 0;
-    const rows = prepared<[number], { seq: number; course_id: number; state: string; action: number; reward: number; next_state: string }>(
-      this.db,
-      "SELECT seq, course_id, state, action, reward, next_state FROM state_history WHERE seq > ? AND action IS NOT NULL ORDER BY seq",
-    ).iterate(from);
-    for (const r of rows) {
-      this.q.apply({ course: r.course_id, s: r.state.split("|").map(Number), a: r.action, r: r.reward, s2: r.next_state.split("|").map(Number) }, r.seq);
-      replayed++;
-    }
-    const top = prepared<[], number | null>(this.db, "SELECT max(seq) FROM state_history").pluck().get();
-    if (top && top > this.q.lastSeq) this.q.lastSeq = top;
+    const out = loadQTables(this.db, this.q, rc.alpha, rc.gamma);
     this.gradeItems.clear();
     this.mappedCmids.clear();
     for (const g of prepared<[], { item_id: number; course_id: number | null; cmid: number | null; itemtype: string | null; grademax: number | null }>(this.db, "SELECT * FROM grade_items").all()) {
@@ -130,7 +115,7 @@ export class Engine {
       if (g.cmid !== null) this.mappedCmids.add(g.cmid);
     }
     this.loaded = true;
-    return { snapshotSeq: from, replayed };
+    return out;
   }
 
   /** Forgets cached rows (after a failed transaction or a structure change) and reloads the Q-tables. */
@@ -146,17 +131,7 @@ export class Engine {
 
   /** Writes the Q-tables with the seq of the last transition they include; skips when nothing changed. Run inside a write. */
   snapshot(db: Db, now: number): { written: boolean; lastSeq: number } {
-    // Memory can only be ahead of state_history if a batch rolled back and its caches are not reset yet:
-    // never persist such a table (it would name transitions that are not stored).
-    const stored = prepared<[], number | null>(db, "SELECT max(seq) FROM state_history").pluck().get() ?? 0;
-    if (this.q.lastSeq > stored) return { written: false, lastSeq: this.q.lastSeq };
-    const last = prepared<[], number | null>(db, "SELECT max(last_seq) FROM qtable_snapshots").pluck().get();
-    if (last !== null && last !== undefined && last >= this.q.lastSeq && this.q.lastSeq > 0) return { written: false, lastSeq: this.q.lastSeq };
-    if (this.q.lastSeq === 0 && this.q.courses.size === 0) return { written: false, lastSeq: 0 };
-    prepared(db, "INSERT INTO qtable_snapshots (last_seq, created_at, data) VALUES (?, ?, ?)").run(this.q.lastSeq, now, JSON.stringify(this.q.toJSON()));
-    const keep = this.config().recommender.snapshots_kept;
-    prepared(db, "DELETE FROM qtable_snapshots WHERE id NOT IN (SELECT id FROM qtable_snapshots ORDER BY id DESC LIMIT ?)").run(keep);
-    return { written: true, lastSeq: this.q.lastSeq };
+    return writeSnapshot(db, this.q, now, this.config().recommender.snapshots_kept);
   }
 
   // ---------------------------------------------------------------- course model and learners
@@ -212,30 +187,7 @@ export class Engine {
   }
 
   stateOf(l: Learner, c: Course, m: number): StateTuple {
-    const rc = this.config().recommender;
-    const acts = activitiesIn(c, m);
-    let touched = 0;
-    let gsum = 0;
-    let gn = 0;
-    for (const a of acts) {
-      if (l.done.has(a.cmid) || l.seen.has(a.cmid)) touched++;
-      const g = l.grades.get(a.cmid);
-      if (g !== undefined) {
-        gsum += g;
-        gn++;
-      }
-    }
-    // Graded activities that are no longer in the structure still count for the module they were in.
-    if (gn === 0) {
-      for (const [cmid, g] of l.grades) {
-        const a = c.activities.get(cmid);
-        if (a && moduleOf(c, a) === m) {
-          gsum += g;
-          gn++;
-        }
-      }
-    }
-    return [level(l, rc.level_thresholds), moduleIdx(c, m), progressBin(touched, acts.length), scoreBin(gsum, gn), phase(l), engagement(l)];
+    return moduleState(l, c, m, this.config().recommender.level_thresholds);
   }
 
   // ---------------------------------------------------------------- the pipeline

@@ -1,3 +1,4 @@
+import { activitiesIn, moduleIdx, moduleOf, type Course } from "./course";
 import type { StateTuple } from "./qtable";
 
 // The six state dimensions (spec table), computed from a learner's record in one course.
@@ -146,3 +147,30 @@ export function tupleToState(s: readonly number[]) {
 }
 
 export type { StateTuple };
+
+/** The learner's six-dimension state in module m of course c (spec table). */
+export function moduleState(l: Learner, c: Course, m: number, thresholds: readonly [number, number]): StateTuple {
+  const acts = activitiesIn(c, m);
+  let touched = 0;
+  let gsum = 0;
+  let gn = 0;
+  for (const a of acts) {
+    if (l.done.has(a.cmid) || l.seen.has(a.cmid)) touched++;
+    const g = l.grades.get(a.cmid);
+    if (g !== undefined) {
+      gsum += g;
+      gn++;
+    }
+  }
+  // Graded activities that are no longer in the structure still count for the module they were in.
+  if (gn === 0) {
+    for (const [cmid, g] of l.grades) {
+      const a = c.activities.get(cmid);
+      if (a && moduleOf(c, a) === m) {
+        gsum += g;
+        gn++;
+      }
+    }
+  }
+  return [level(l, thresholds), moduleIdx(c, m), progressBin(touched, acts.length), scoreBin(gsum, gn), phase(l), engagement(l)];
+}
