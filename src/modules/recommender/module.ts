@@ -18,7 +18,10 @@ export function createRecommenderModule(ctx: AppContext): FeatureModule {
   });
   ctx.scheduler.add({ name: "recommender.snapshot", pattern: snapshotPattern(ctx.config().recommender.snapshot_every), run: () => service.snapshot() });
   // Runs after the queue stopped (Daemon.stop), so the snapshot includes every processed event.
-  ctx.onShutdown(() => service.snapshotNow());
+  ctx.onShutdown(() => {
+    service.stopped = true;
+    return service.snapshotNow();
+  });
   ctx.capabilities.courseModel = {
     applyStructure(db, courseId, contents, now) {
       const out = applyStructure(db, courseId, contents as never, now);
@@ -50,6 +53,7 @@ export function createRecommenderModule(ctx: AppContext): FeatureModule {
     start() {
       const r = service.engine.load();
       if (r.replayed) ctx.log.info({ snapshotSeq: r.snapshotSeq, replayed: r.replayed }, "Q-tables restored from snapshot and replayed");
+      ctx.store.onCommit(() => service.kick());
     },
   };
 }

@@ -42,6 +42,26 @@ export class RecommenderService {
     };
   }
 
+  private draining = false;
+  stopped = false;
+
+  /**
+   * After every commit: if events are pending, drain them now, without waiting for the queue to
+   * claim the pipeline job (that claim is one more commit and fsync between an event and its
+   * refreshed answer). The job stays the durable trigger: it runs after a crash or a failed
+   * drain and then finds whatever is left.
+   */
+  kick(): void {
+    if (this.draining || this.stopped) return;
+    if (!prepared<[], number>(this.ctx.store.db, "SELECT 1 FROM log_events WHERE processed = 0 LIMIT 1").pluck().get()) return;
+    this.draining = true;
+    void this.runPipeline()
+      .catch((err) => this.ctx.log.warn({ err }, "pipeline drain failed; the queued job will retry"))
+      .finally(() => {
+        this.draining = false;
+      });
+  }
+
   /** The queued pipeline job: drains pending events in batches, each batch one transaction. */
   async runPipeline(): Promise<{ processed: number; transitions: number }> {
     const size = this.ctx.config().recommender.batch_size;
