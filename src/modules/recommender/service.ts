@@ -5,6 +5,8 @@ import { ACTIONS } from "./actions";
 import { bodyJson, Engine } from "./engine";
 
 const encoder = new TextEncoder();
+/** How long a drain waits for more events after the commit that kicked it. */
+const DRAIN_WINDOW_MS = 1;
 
 export { PIPELINE_JOB } from "../moodle/service";
 export const NO_RECS = "No recommendations available yet";
@@ -55,11 +57,15 @@ export class RecommenderService {
     if (this.draining || this.stopped) return;
     if (!prepared<[], number>(this.ctx.store.db, "SELECT 1 FROM log_events WHERE processed = 0 LIMIT 1").pluck().get()) return;
     this.draining = true;
-    void this.runPipeline()
-      .catch((err) => this.ctx.log.warn({ err }, "pipeline drain failed; the queued job will retry"))
-      .finally(() => {
-        this.draining = false;
-      });
+    // A short window gathers what the next requests commit into the same drain (under load one
+    // drain per commit would refresh the same learners again and again).
+    setTimeout(() => {
+      void this.runPipeline()
+        .catch((err) => this.ctx.log.warn({ err }, "pipeline drain failed; the queued job will retry"))
+        .finally(() => {
+          this.draining = false;
+        });
+    }, DRAIN_WINDOW_MS);
   }
 
   /** The queued pipeline job: drains pending events in batches, each batch one transaction. */
