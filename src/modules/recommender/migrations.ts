@@ -1,5 +1,10 @@
 import type { Migration } from "../../store/migrations";
 import rec011 from "./migrations/011_recommender.sql" with { type: "text" };
+import rec018 from "./migrations/018_recommender_moves.sql" with { type: "text" };
 
-// Listed through moodleMigrations (src/store/migrations/index.ts imports that list only).
-export const recommenderMigrations: Migration[] = [{ version: 11, name: "011_recommender", sql: rec011 }];
+// Listed in src/store/migrations/index.ts (numbers in the moodle range, 10-19).
+// 018, not 012: the moodle feature's own next migrations take the numbers after 010.
+export const recommenderMigrations: Migration[] = [
+  { version: 11, name: "011_recommender", sql: rec011 },
+  { version: 18, name: "018_recommender_moves", sql: rec018 },
+];

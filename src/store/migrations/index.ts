@@ -5,6 +5,7 @@
 import core001 from "./001_core.sql" with { type: "text" };
 import core002 from "./002_dead_jobs_index.sql" with { type: "text" };
 import { moodleMigrations } from "../../modules/moodle/migrations";
+import { recommenderMigrations } from "../../modules/recommender/migrations";
 import { webhooksMigrations } from "../../modules/webhooks/migrations";
 import { jobsMigrations } from "../../modules/jobs/migrations";
 import { bridgeMigrations } from "../../modules/bridge/migrations";
@@ -20,4 +21,4 @@ export const coreMigrations: Migration[] = [
   { version: 2, name: "002_dead_jobs_index", sql: core002 },
 ];
 
-export const allMigrations: Migration[] = [...coreMigrations, ...moodleMigrations, ...webhooksMigrations, ...jobsMigrations, ...bridgeMigrations];
+export const allMigrations: Migration[] = [...coreMigrations, ...moodleMigrations, ...recommenderMigrations, ...webhooksMigrations, ...jobsMigrations, ...bridgeMigrations];
