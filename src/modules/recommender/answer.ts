@@ -138,11 +138,18 @@ function reasonFor(r: Ranked, a: Activity, anchor: Activity | null, succ: Readon
   }
   let value = "";
   if (r.valueShift !== 0 && s && anchor) {
-    // The grade outcome of this move against the other plausible moves from the same activity.
-    const other = [...(succ ?? [])].filter(([to, o]) => to !== a.cmid && o.gn > 0 && o.n > 0).sort(([, p], [, q]) => q.n - p.n)[0];
-    const after = s.gn > 0 ? `scored ${pct(s.gsum / s.gn)} on average afterwards` : `collected a mean reward of ${round4(s.ret / s.n)} afterwards`;
-    const cmp = other ? ` (vs ${pct(other[1].gsum / other[1].gn)} after going to ${named(x.course.activities.get(other[0]) ?? ({ cmid: other[0], name: null } as Activity))})` : "";
-    value = r.valueShift > 0 ? `; ranked up for its outcome: learners who went here from ${named(anchor)} ${after}${cmp}` : `; ranked down for its outcome: learners who went here from ${named(anchor)} ${after}${cmp}`;
+    // The outcome of this move against the most common other move from the same activity, in one
+    // measure (grades where both have them, else the mean reward); said only when they differ.
+    const other = [...(succ ?? [])].filter(([to, o]) => to !== a.cmid && o.n > 0).sort(([, p], [, q]) => q.n - p.n)[0];
+    const grades = s.gn > 0 && (!other || other[1].gn > 0);
+    const measure = (o: { gsum: number; gn: number; ret: number; n: number }) => (grades ? pct(o.gsum / o.gn) : String(round4(o.ret / o.n)));
+    const here = measure(s);
+    const there = other ? measure(other[1]) : null;
+    if (there !== here) {
+      const after = grades ? `scored ${here} on average afterwards` : `collected a mean reward of ${here} afterwards`;
+      const cmp = other ? ` (vs ${there} after going to ${named(x.course.activities.get(other[0]) ?? ({ cmid: other[0], name: null } as Activity))})` : "";
+      value = `; ranked ${r.valueShift > 0 ? "up" : "down"} for its outcome: learners who went here from ${named(anchor)} ${after}${cmp}`;
+    }
   }
   return saidOwn ? `${main}${value}.` : `${main}${value}; ${own}.`;
 }
