@@ -70,17 +70,9 @@ function log(fields: Record<string, string | null>): Record<string, string | nul
   return { id: String(id), objectid: String(id), objecttable: null, anonymous: "0", other: null, origin: "web", ip: "127.0.0.1", realuserid: null, contextid: String(1000 + id), ...fields };
 }
 
-/** mulberry32, seeded. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// The same seeded generator as ferry evaluate and the bench.
+import { rng } from "../../src/cli/evaluate";
+export { rng };
 
 const COLUMNS = ["id", "eventname", "component", "action", "target", "objecttable", "objectid", "crud", "edulevel", "contextid", "contextlevel", "contextinstanceid", "userid", "courseid", "relateduserid", "anonymous", "other", "timecreated", "origin", "ip", "realuserid"];
 
