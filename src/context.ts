@@ -1,3 +1,4 @@
+import type { Db } from "./store/sqlite";
 import type { AnyElysia } from "elysia";
 import type { Logger } from "pino";
 import type { Config } from "./config/schema";
@@ -24,6 +25,15 @@ export interface Capabilities {
   webhooks?: {
     deliveriesInWindow(q: DeliveryListFilter): ReturnType<typeof deliveriesInWindow>;
     backlog(): DeliveryBacklog;
+  };
+  /**
+   * The recommender's course model, for the moodle feature's structure routes and staff
+   * enrolments (called inside the moodle feature's write transaction).
+   */
+  courseModel?: {
+    applyStructure(db: Db, courseId: number, contents: unknown[], now: number): Record<string, unknown>;
+    readStructure(courseId: number): Record<string, unknown>;
+    staffEnrolled(db: Db, courseId: number, userId: number): void;
   };
 }
 

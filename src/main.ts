@@ -23,7 +23,7 @@ Commands:
                   (idempotent: run it again after an interruption) [--batch N] [--quiet]
   import FILE     load a Moodle logstore CSV export or observer JSONL through the pipeline
                   [--course-structure FILE] [--course-id N] [--batch N] [--quiet]
-  evaluate FILE   offline evaluation (time split): HR@k, NDCG@k, coverage vs popularity and random
+  evaluate FILE   offline evaluation, the move protocol: HR@k, NDCG@k, coverage vs popularity, successor, random
                   [--course-structure FILE] [--split-at ISO | --split-fraction 0.5] [--k N] [--seed N] [--json]
   version         print the version
   help            this text

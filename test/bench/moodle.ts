@@ -110,14 +110,27 @@ export async function run(h: BenchHarness): Promise<BenchRow[]> {
   // in the same process while ingest goes on.
   const oneNew = JSON.stringify({ logs: [{ ...makeLog(0, rng(8)), id: "__SEQ__" }] }).replace('"__SEQ__"', "__SEQ__");
   const fresh = await h.load({ url: ferry.url + "/webhook/moodle-events", method: "POST", body: oneNew, headers });
+  // The pipeline's backlog when the load stops, and how long it takes to drain (it must, not grow).
+  const pending = async () => ((await (await fetch(ferry.url + "/health")).json()) as any).recommender?.pending_events as number;
+  const backlog = await pending();
+  const drainStart = performance.now();
+  let left = backlog;
+  while (left > 0 && performance.now() - drainStart < 30_000) {
+    await Bun.sleep(20);
+    left = await pending();
+  }
+  const drainMs = Math.round(performance.now() - drainStart);
   rows.push({
     scenario: "moodle ingest",
-    target: "POST /webhook/moodle-events, 1 new log per request (pipeline busy too)",
+    target: "POST /webhook/moodle-events, 1 new log per request (unique logstore ids; pipeline running)",
     rate: fresh.rps,
     p50_ms: fresh.p50,
     p99_ms: fresh.p99,
     ratio: fresh.rps / bare.rps,
-    note: fresh.non2xx || fresh.errors ? `${fresh.non2xx} non-2xx, ${fresh.errors} errors` : "every 202 after fsync'd commit",
+    goal: "≥ 0.40×, backlog drained",
+    note:
+      (fresh.non2xx || fresh.errors ? `${fresh.non2xx} non-2xx, ${fresh.errors} errors; ` : "every 202 after fsync'd commit; ") +
+      (left === 0 ? `pipeline backlog at the end ${backlog}, drained in ${drainMs} ms` : `pipeline backlog NOT drained: ${left} left after 30 s`),
   });
   const batch = await h.load({ url: ferry.url + "/webhook/moodle-events", method: "POST", body: hundred, headers });
   rows.push({
@@ -170,7 +183,7 @@ export async function run(h: BenchHarness): Promise<BenchRow[]> {
     unit: "events/s",
     p50_ms: pct(lat, 50),
     p99_ms: pct(lat, 99),
-    goal: "p99 ≤ 50 ms",
+    goal: "p99 ≤ 10 ms",
     note: `${lat.length} learners' last events (receipt → generated_at)`,
   });
   // GET recommendations from the stored rows.

@@ -286,7 +286,7 @@ describe.skipIf(!chromiumPath)("operator console in Chromium", () => {
 
   test("every page renders by keyboard navigation without errors (screenshots)", async () => {
     const rx = await receiver({ status: 404, body: "no such hook" });
-    const f = await ferryWithHooks(rx);
+    const f = await ferryWithHooks(rx, { max_rate: 20 });
     const failed = await publish(f, "pages-1");
     await waitDelivery(f, failed, "failed");
     // A jobs-API job with one good and one unknown delivery id: partially completed, with results.
@@ -296,7 +296,7 @@ describe.skipIf(!chromiumPath)("operator console in Chromium", () => {
       await signIn(page, f.url, TOKEN);
       const pages: Array<[string, string | RegExp]> = [
         ["Overview", "Jobs completed"],
-        ["Subscribers", "CRM sync"],
+        ["Subscribers", "at most 20/s"],
         ["Deliveries", failed],
         ["Jobs", "api.job"],
         ["Bridge", "bridge is off"],

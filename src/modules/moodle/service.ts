@@ -3,10 +3,14 @@ import { HttpError, validate } from "../../http/errors";
 import { prepared } from "../../store/prepared";
 import type { Db } from "../../store/sqlite";
 import type { Queue } from "../../queue";
-import { applyStructure, readStructure } from "../recommender/structure";
-import { PIPELINE_JOB, recommenderFor } from "../recommender/service";
 import { courseStructureBody, enrolEvent, EVENT_TYPES, gradeEvent, userEvent, webhookBatch, type EventType } from "./model";
 import { dedupeKey, validateLogs, type LogRow } from "./normalize";
+
+/**
+ * The job this feature enqueues when it stored new logs; whoever registers a handler for it
+ * (the recommender) processes them and keeps log_events.processed.
+ */
+export const PIPELINE_JOB = "moodle.pipeline";
 
 const INSERT_LOG = `INSERT INTO log_events (dkey, batch_id, userid, relateduserid, courseid, eventname, component, action, target, objectid, edulevel, contextinstanceid, contextlevel, timecreated, other, enrich, raw, received_at, processed)
   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dkey) DO NOTHING`;
@@ -79,12 +83,24 @@ export function storeBatch(db: Db, queue: Queue, rows: LogRow[], eventId: string
     if (!fresh) return { accepted: 0, duplicates: rows.length };
   }
   const accepted = insertLogs(db, rows, eventId, now);
+  // Erasure (\core\event\user_deleted): this feature's records of the user go now; the
+  // pipeline removes their learner data and stored logs when it reaches the event.
+  for (const r of rows) if (r.eventname === USER_DELETED) eraseMoodleUser(db, r.relateduserid ?? r.objectid);
   // One waiting pipeline job drains every pending event, so a batch adds one only when none waits
   // (a running job may have read the pending rows already, so it does not count).
   if (accepted > 0 && !prepared<[string], number>(db, "SELECT 1 FROM jobs WHERE kind = ? AND status IN ('queued', 'retry') LIMIT 1").pluck().get(PIPELINE_JOB)) {
     queue.enqueue(db, { kind: PIPELINE_JOB, payload: { batch: eventId, logs: accepted } });
   }
   return { accepted, duplicates: rows.length - accepted };
+}
+
+const USER_DELETED = "\\core\\event\\user_deleted";
+
+function eraseMoodleUser(db: Db, userId: number | null): void {
+  if (userId === null || userId <= 0) return;
+  prepared(db, "DELETE FROM moodle_users WHERE user_id = ?").run(userId);
+  prepared(db, "DELETE FROM moodle_enrolments WHERE user_id = ?").run(userId);
+  prepared(db, "DELETE FROM moodle_grades WHERE user_id = ?").run(userId);
 }
 
 export class MoodleService {
@@ -141,11 +157,8 @@ export class MoodleService {
            ON CONFLICT (enrollment_id) DO UPDATE SET user_id = excluded.user_id, course_id = excluded.course_id, role_id = excluded.role_id, status = excluded.status,
            timestart = excluded.timestart, timeend = excluded.timeend, timecreated = excluded.timecreated, updated_at = excluded.updated_at`,
         ).run(e.enrollmentid, e.userid, e.courseid, e.roleid, e.status, e.timestart, e.timeend, e.timecreated, now);
-        if (invalidate !== null) {
-          prepared(db, "INSERT OR IGNORE INTO course_staff (course_id, user_id) VALUES (?, ?)").run(e.courseid, e.userid);
-          // Inside the write: the next pipeline batch may commit before this one's fsync returns.
-          recommenderFor(this.ctx).engine.invalidateCourse(e.courseid);
-        }
+        // Inside the write: the next pipeline batch may commit before this one's fsync returns.
+        if (invalidate !== null) this.ctx.capabilities.courseModel?.staffEnrolled(db, e.courseid, e.userid);
         this.ctx.bus.publish(db, { name: `moodle.${t}`, context: { userId: String(e.userid) }, data: e });
       };
     } else {
@@ -198,16 +211,19 @@ export class MoodleService {
     if (!Array.isArray(parsed) && parsed.course_id !== null && parsed.course_id !== courseId) {
       throw new HttpError(422, "validation_failed", `course_id: the body is for course ${parsed.course_id}, the path names course ${courseId}`, [{ path: "course_id", message: `expected ${courseId}` }]);
     }
-    const summary = await this.ctx.store.write((db) => {
-      const out = applyStructure(db, courseId, contents, Date.now());
-      // Inside the write, so no later batch uses the old structure (a rollback only costs a reload).
-      recommenderFor(this.ctx).engine.invalidateCourse(courseId);
-      return out;
-    });
+    const model = this.courseModel();
+    // Inside the write, so no later batch uses the old structure (a rollback only costs a reload).
+    const summary = await this.ctx.store.write((db) => model.applyStructure(db, courseId, contents, Date.now()));
     return { status: "ok", ...summary };
   }
 
   getStructure(courseId: number) {
-    return readStructure(this.ctx.store.db, courseId);
+    return this.courseModel().readStructure(courseId);
+  }
+
+  private courseModel() {
+    const m = this.ctx.capabilities.courseModel;
+    if (!m) throw new HttpError(503, "unavailable", "the recommender (course model) is not running");
+    return m;
   }
 }

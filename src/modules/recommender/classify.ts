@@ -16,6 +16,9 @@ export type EventClass =
   | "role_assigned"
   | "role_unassigned"
   | "grade_item"
+  | "user_deleted"
+  | "enrolment_deleted"
+  | "enrolment_created"
   | "other";
 
 /** Learning action classes (the rest are outcomes or bookkeeping). */
@@ -58,6 +61,9 @@ function classifyUncached(eventname: string): EventClass {
     if (name === "role_assigned") return "role_assigned";
     if (name === "role_unassigned") return "role_unassigned";
     if (name === "grade_item_created" || name === "grade_item_updated") return "grade_item";
+    if (name === "user_deleted") return "user_deleted";
+    if (name === "user_enrolment_deleted") return "enrolment_deleted";
+    if (name === "user_enrolment_created") return "enrolment_created";
     return "other";
   }
   if (component === "mod_quiz") {

@@ -32,17 +32,17 @@ export const recommenderConfig = z
     gamma: z.number().min(0).max(1).default(0.9),
     /** Learner level thresholds on the mean normalised grade: below the first = weak (0), below the second = medium (1), else strong (2). */
     level_thresholds: z.tuple([z.number().min(0).max(1), z.number().min(0).max(1)]).default([0.5, 0.75]),
-    /** A normalised grade below this counts as a failure in the reward. */
+    /** A normalised grade below this counts as a failure in the reward, and justifies recommending a retry of the activity just done. */
     pass_grade: z.number().min(0).max(1).default(0.5),
     /** Grade maximum assumed when neither the event nor a grade_updated payload says (Moodle's quiz default is 10). */
     default_grade_max: z.number().positive().default(10),
     /**
-     * Weight β of the usage prior when ranking actions: score = Q(s,a) + β·P(a|s), where P(a|s) is
-     * the share of learned transitions from state s that took action a. It breaks ties between
-     * near-zero Q-values of young tables; 0 ranks by Q alone. 0.5 = a certain habit is worth half
-     * a completion reward (the reward weights' scale).
+     * How strongly long-term value re-ranks the plausible next steps: each move's mean discounted
+     * reward after it (shrunk by its evidence) minus the mean of the plausible moves, times this,
+     * is added to the blend score (which lies in 0..1). 1 = a reward difference of one completion
+     * outweighs any difference in how common the moves are; 0 = rank by the learned blend only.
      */
-    popularity_weight: z.number().min(0).default(0.5),
+    value_weight: z.number().min(0).default(1),
     /** Courses with fewer learned transitions than this use the global Q-table as their prior. */
     min_course_transitions: z.number().int().min(0).default(200),
     /** Events the pipeline processes per transaction (bigger = faster catch-up, longer pauses for other writes). */

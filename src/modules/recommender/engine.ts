@@ -3,27 +3,26 @@ import type { Config } from "../../config/schema";
 import type { Store } from "../../store/db";
 import { prepared } from "../../store/prepared";
 import type { Db } from "../../store/sqlite";
-import { ACTIONS, actionIndex, actionTypeOf, modsFor, type ActionType } from "./actions";
-import { classify, CONTENT_MODS, LEARNING, type EventClass } from "./classify";
-import { QTables, stateKey, type QSnapshotData, type StateTuple, type Transition } from "./qtable";
-import {
-  CLASS_CODES,
-  engagement,
-  learnerFromJson,
-  learnerToJson,
-  level,
-  newLearner,
-  phase,
-  progressBin,
-  pushRecent,
-  scoreBin,
-  tupleToState,
-  type Learner,
-} from "./state";
+import { actionIndex, actionTypeOf } from "./actions";
+import { buildAnswer, bodyJson, type RecommendationBody } from "./answer";
+import { classify, LEARNING, type EventClass } from "./classify";
+import { activitiesChanged, activitiesIn, hasStructure, loadCourse, moduleIdx, moduleOf, moveStat, movesFrom, recommendable, type Activity, type Course } from "./course";
+import { dropLearner, eraseLearner, endEnrolment } from "./erasure";
+import { clip, completionReward, creditMoves, gradeReward, normaliseGrade, pushTrace } from "./learning";
+import { QTables, stateKey, type StateTuple, type Transition } from "./qtable";
+import { loadQTables, writeSnapshot } from "./snapshots";
+import { EXPERTS, hedgeUpdate, moveLosses, rank, recordMove, type MoveStat } from "./ranking";
+import { Batch, persistBatch } from "./persist";
+import { CLASS_CODES, countMove, learnerFromJson, moduleState, newLearner, pushRecent, type Learner } from "./state";
 
-// The pipeline: classify → learner state → transition → Q-learning → stored recommendations.
+// The pipeline: classify → learner state → moves and transitions → learning → stored answers.
 // One engine per database; the daemon's queue job, `ferry import` and `ferry evaluate` all call
 // processEvents() with rows of log_events, so live and historical data take the same path.
+// Each batch is computed in memory first and persisted after (persist.ts), in one transaction.
+
+export type { Activity, Course } from "./course";
+export type { Recommendation, RecommendationBody } from "./answer";
+export { bodyJson } from "./answer";
 
 export interface EventRow {
   id: number;
@@ -41,28 +40,6 @@ export interface EventRow {
   enrich: string | null;
 }
 
-export interface Activity {
-  cmid: number;
-  courseId: number;
-  sectionId: number | null;
-  modname: string | null;
-  name: string | null;
-  position: number;
-  inStructure: boolean;
-  uses: number;
-}
-
-interface Course {
-  id: number;
-  /** Sections (lessons) in display order; empty = implicit module. */
-  sections: number[];
-  sectionNames: Map<number, string | null>;
-  activities: Map<number, Activity>;
-  staff: Set<number>;
-  /** activitiesIn() per module, dropped whenever an activity is added or moves. */
-  byModule: Map<number, Activity[]>;
-}
-
 interface GradeItem {
   itemId: number;
   courseId: number | null;
@@ -71,40 +48,24 @@ interface GradeItem {
   grademax: number | null;
 }
 
-export interface Recommendation {
-  activity_id: number;
-  activity_type: string;
-  activity_name: string | null;
-  action: ActionType | "popular";
-  time_context: "past" | "current" | "future";
-  q_value: number | null;
-  reason: string;
-}
-
-export interface RecommendationBody {
-  user_id: number;
-  course_id: number;
-  module_id: number;
-  module_scope: "section" | "course";
-  module_name: string | null;
-  structure: string;
-  state: ReturnType<typeof tupleToState>;
-  state_tuple: number[];
-  recommendations: Recommendation[];
-  generated_at: string;
-  model_version: string;
-  message?: string;
-}
-
-const INSERT_HIST = "INSERT INTO state_history (event_id, user_id, course_id, module_id, state, action, reward, next_state, event_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
-const HIST_MULTI = 200;
-const INSERT_HIST_MULTI = INSERT_HIST.replace(/VALUES \(([^)]*)\)/, (_, one: string) => "VALUES " + Array.from({ length: HIST_MULTI }, () => `(${one})`).join(", "));
-
-/** Modules that are not learning activities (never part of a lesson's activity count). */
-const NOT_LEARNABLE = new Set(["subsection", "qbank", "label"]);
 const STORED_RECS = 10;
-const IMPLICIT_NOTE = "implicit: no course structure known, all activities of the course form one module whose id is the course id";
-const SECTION_NOTE = "course structure: modules are the course's sections (lessons), delegated subsections included";
+/**
+ * Events by which one user manages another in a course (roles, enrolments, grading): their actor
+ * is staff. Not every event naming another user: students view each other's profiles and message
+ * each other.
+ */
+const ACTS_ON_OTHERS = new Set([
+  "core:role_assigned", "core:role_unassigned", "core:user_enrolment_created", "core:user_enrolment_updated", "core:user_enrolment_deleted",
+  "core:user_graded", "core:grade_deleted", "mod_assign:submission_graded", "mod_assign:extension_granted", "mod_quiz:attempt_regraded", "mod_quiz:attempt_manual_grading_completed",
+]);
+const shortName = (eventname: string): string => {
+  const m = /^\\?([a-z0-9_]+)\\event\\([a-z0-9_]+)$/i.exec(eventname);
+  return m ? `${m[1]!.toLowerCase()}:${m[2]!.toLowerCase()}` : "";
+};
+/** Moves judged one by one before the ranking weights are judged on every JUDGE_STRIDE-th move. */
+const JUDGE_ALL = 2000;
+const JUDGE_STRIDE = 4;
+
 
 export interface ProcessResult {
   processed: number;
@@ -123,6 +84,10 @@ export class Engine {
   private loaded = false;
   /** When the engine last stored a recommendation row (for metrics and tests). */
   lastRefreshAt = 0;
+  /** Called inside the writing transaction whenever a learner's stored row changes (the GET cache drops it). */
+  onStored: ((userId: number, courseId: number, moduleId: number) => void) | null = null;
+  /** Called inside the writing transaction when a learner's answers end (erasure, unenrolment); courseId null = all courses. */
+  onErased: ((userId: number, courseId: number | null) => void) | null = null;
 
   constructor(
     private store: Store,
@@ -142,23 +107,7 @@ export class Engine {
   /** Loads the newest Q snapshot and replays the transitions recorded after it. */
   load(): { snapshotSeq: number; replayed: number } {
     const rc = this.config().recommender;
-    this.q.alpha = rc.alpha;
-    this.q.gamma = rc.gamma;
-    this.q.reset();
-    const snap = prepared<[], { last_seq: number; data: string }>(this.db, "SELECT last_seq, data FROM qtable_snapshots ORDER BY id DESC LIMIT 1").get();
-    if (snap) this.q.load(JSON.parse(snap.data) as QSnapshotData, snap.last_seq);
-    const from = this.q.lastSeq;
-    let replayed = 0;
-    const rows = prepared<[number], { seq: number; course_id: number; state: string; action: number; reward: number; next_state: string }>(
-      this.db,
-      "SELECT seq, course_id, state, action, reward, next_state FROM state_history WHERE seq > ? AND action IS NOT NULL ORDER BY seq",
-    ).iterate(from);
-    for (const r of rows) {
-      this.q.apply({ course: r.course_id, s: r.state.split("|").map(Number), a: r.action, r: r.reward, s2: r.next_state.split("|").map(Number) }, r.seq);
-      replayed++;
-    }
-    const top = prepared<[], number | null>(this.db, "SELECT max(seq) FROM state_history").pluck().get();
-    if (top && top > this.q.lastSeq) this.q.lastSeq = top;
+    const out = loadQTables(this.db, this.q, rc.alpha, rc.gamma);
     this.gradeItems.clear();
     this.mappedCmids.clear();
     for (const g of prepared<[], { item_id: number; course_id: number | null; cmid: number | null; itemtype: string | null; grademax: number | null }>(this.db, "SELECT * FROM grade_items").all()) {
@@ -166,7 +115,7 @@ export class Engine {
       if (g.cmid !== null) this.mappedCmids.add(g.cmid);
     }
     this.loaded = true;
-    return { snapshotSeq: from, replayed };
+    return out;
   }
 
   /** Forgets cached rows (after a failed transaction or a structure change) and reloads the Q-tables. */
@@ -182,82 +131,40 @@ export class Engine {
 
   /** Writes the Q-tables with the seq of the last transition they include; skips when nothing changed. Run inside a write. */
   snapshot(db: Db, now: number): { written: boolean; lastSeq: number } {
-    // Memory can only be ahead of state_history if a batch rolled back and its caches are not reset yet:
-    // never persist such a table (it would name transitions that are not stored).
-    const stored = prepared<[], number | null>(db, "SELECT max(seq) FROM state_history").pluck().get() ?? 0;
-    if (this.q.lastSeq > stored) return { written: false, lastSeq: this.q.lastSeq };
-    const last = prepared<[], number | null>(db, "SELECT max(last_seq) FROM qtable_snapshots").pluck().get();
-    if (last !== null && last !== undefined && last >= this.q.lastSeq && this.q.lastSeq > 0) return { written: false, lastSeq: this.q.lastSeq };
-    if (this.q.lastSeq === 0 && this.q.courses.size === 0) return { written: false, lastSeq: 0 };
-    prepared(db, "INSERT INTO qtable_snapshots (last_seq, created_at, data) VALUES (?, ?, ?)").run(this.q.lastSeq, now, JSON.stringify(this.q.toJSON()));
-    const keep = this.config().recommender.snapshots_kept;
-    prepared(db, "DELETE FROM qtable_snapshots WHERE id NOT IN (SELECT id FROM qtable_snapshots ORDER BY id DESC LIMIT ?)").run(keep);
-    return { written: true, lastSeq: this.q.lastSeq };
+    return writeSnapshot(db, this.q, now, this.config().recommender.snapshots_kept);
   }
 
-  // ---------------------------------------------------------------- course model
+  // ---------------------------------------------------------------- course model and learners
 
   course(id: number): Course {
     let c = this.courses.get(id);
-    if (c) return c;
-    c = { id, sections: [], sectionNames: new Map(), activities: new Map(), staff: new Set(), byModule: new Map() };
-    for (const s of prepared<[number], { section_id: number; name: string | null }>(this.db, "SELECT section_id, name FROM course_sections WHERE course_id = ? ORDER BY position").all(id)) {
-      c.sections.push(s.section_id);
-      c.sectionNames.set(s.section_id, s.name);
-    }
-    for (const a of prepared<[number], { cmid: number; section_id: number | null; modname: string | null; name: string | null; position: number; in_structure: number; uses: number }>(
-      this.db,
-      "SELECT cmid, section_id, modname, name, position, in_structure, uses FROM course_activities WHERE course_id = ?",
-    ).all(id)) {
-      c.activities.set(a.cmid, { cmid: a.cmid, courseId: id, sectionId: a.section_id, modname: a.modname, name: a.name, position: a.position, inStructure: a.in_structure === 1, uses: a.uses });
-    }
-    for (const u of prepared<[number], number>(this.db, "SELECT user_id FROM course_staff WHERE course_id = ?").pluck().all(id)) c.staff.add(u);
-    this.courses.set(id, c);
+    if (!c) this.courses.set(id, (c = loadCourse(this.db, id)));
     return c;
   }
 
   hasStructure(c: Course): boolean {
-    return c.sections.length > 0;
+    return hasStructure(c);
   }
 
   moduleOf(c: Course, a: Activity): number | null {
-    if (!this.hasStructure(c)) return c.id;
-    return a.sectionId !== null && c.sectionNames.has(a.sectionId) ? a.sectionId : null;
+    return moduleOf(c, a);
   }
 
-  moduleIdx(c: Course, m: number): number {
-    if (!this.hasStructure(c)) return 0;
-    const i = c.sections.indexOf(m);
-    return i < 0 ? c.sections.length : i;
-  }
-
-  /** Recommendable activities of module m (in the current structure; every seen one when implicit). */
   activitiesIn(c: Course, m: number): Activity[] {
-    const cached = c.byModule.get(m);
-    if (cached) return cached;
-    const out: Activity[] = [];
-    const structured = this.hasStructure(c);
-    for (const a of c.activities.values()) {
-      if (!a.modname || NOT_LEARNABLE.has(a.modname)) continue;
-      if (structured ? a.sectionId === m && a.inStructure : true) out.push(a);
-    }
-    out.sort((x, y) => x.position - y.position || x.cmid - y.cmid);
-    c.byModule.set(m, out);
-    return out;
+    return activitiesIn(c, m);
   }
 
   isStaff(c: Course, user: number): boolean {
     return c.staff.has(user) || this.config().moodle.staff_user_ids.includes(user);
   }
 
-  // ---------------------------------------------------------------- learners and states
-
-  private learnerKey(u: number, c: number): string {
-    return `${u}:${c}`;
+  /** Trained on and recommended to: a real user, not staff, enrolled. */
+  isLearner(c: Course, user: number): boolean {
+    return user > 0 && !this.isStaff(c, user) && !c.unenrolled.has(user);
   }
 
   learner(u: number, courseId: number): Learner {
-    const key = this.learnerKey(u, courseId);
+    const key = `${u}:${courseId}`;
     let l = this.learners.get(key);
     if (l) return l;
     const row = prepared<[number, number], { data: string }>(this.db, "SELECT data FROM learners WHERE user_id = ? AND course_id = ?").get(u, courseId);
@@ -268,37 +175,19 @@ export class Engine {
 
   /** Only reads (GET paths): no cache entry for unknown learners. */
   knownLearner(u: number, courseId: number): Learner | null {
-    const l = this.learners.get(this.learnerKey(u, courseId));
+    const l = this.learners.get(`${u}:${courseId}`);
     if (l) return l;
     const row = prepared<[number, number], { data: string }>(this.db, "SELECT data FROM learners WHERE user_id = ? AND course_id = ?").get(u, courseId);
     return row ? learnerFromJson(u, courseId, row.data) : null;
   }
 
+  /** Drops a learner from memory (erasure). */
+  forget(u: number, courseId: number | null): void {
+    for (const key of [...this.learners.keys()]) if (key.startsWith(`${u}:`) && (courseId === null || key === `${u}:${courseId}`)) this.learners.delete(key);
+  }
+
   stateOf(l: Learner, c: Course, m: number): StateTuple {
-    const rc = this.config().recommender;
-    const acts = this.activitiesIn(c, m);
-    let touched = 0;
-    let gsum = 0;
-    let gn = 0;
-    for (const a of acts) {
-      if (l.done.has(a.cmid) || l.seen.has(a.cmid)) touched++;
-      const g = l.grades.get(a.cmid);
-      if (g !== undefined) {
-        gsum += g;
-        gn++;
-      }
-    }
-    // Graded activities that are no longer in the structure still count for the module they were in.
-    if (gn === 0) {
-      for (const [cmid, g] of l.grades) {
-        const a = c.activities.get(cmid);
-        if (a && this.moduleOf(c, a) === m) {
-          gsum += g;
-          gn++;
-        }
-      }
-    }
-    return [level(l, rc.level_thresholds), this.moduleIdx(c, m), progressBin(touched, acts.length), scoreBin(gsum, gn), phase(l), engagement(l)];
+    return moduleState(l, c, m, this.config().recommender.level_thresholds);
   }
 
   // ---------------------------------------------------------------- the pipeline
@@ -313,86 +202,62 @@ export class Engine {
          FROM log_events WHERE processed = 0 ORDER BY courseid, timecreated, id LIMIT ${Math.max(1, Math.trunc(limit))}`,
     ).all();
     if (rows.length === 0) return { processed: 0, transitions: 0, refreshed: 0, touched: new Map() };
-    const mark = prepared(db, "UPDATE log_events SET processed = 1 WHERE id = ?");
-    for (const r of rows) mark.run(r.id);
+    // The batch's bookkeeping in one statement. Nothing else writes inside this transaction, so
+    // a batch smaller than the limit is every pending row.
+    if (rows.length < limit) prepared(db, "UPDATE log_events SET processed = 1 WHERE processed = 0").run();
+    else prepared(db, "UPDATE log_events SET processed = 1 WHERE id IN (SELECT value FROM json_each(?))").run(JSON.stringify(rows.map((r) => r.id)));
     return this.processEvents(db, rows);
   }
 
   /**
-   * Runs events (already stored) through classification, state, Q-learning and recommendation
+   * Runs events (already stored) through classification, state, learning and recommendation
    * refresh. Must run inside a transaction; on error the caller rolls back and calls resetCaches(true).
    */
   processEvents(db: Db, rows: EventRow[], opts: { refresh?: boolean; now?: number } = {}): ProcessResult {
     if (!this.loaded) this.load();
     const now = opts.now ?? Date.now();
     const batch = new Batch();
-    for (const row of rows) this.processOne(row, batch);
-
-    // Persist: learners, states, activities, grade items, transitions (seq order = Q order).
-    const upLearner = prepared(db, "INSERT INTO learners (user_id, course_id, current_module, data, updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (user_id, course_id) DO UPDATE SET current_module = excluded.current_module, data = excluded.data, updated_at = excluded.updated_at");
-    for (const l of batch.learners) upLearner.run(l.userId, l.courseId, l.cur, learnerToJson(l), now);
-    const upState = prepared(
-      db,
-      `INSERT INTO user_states (user_id, course_id, module_id, level, module_idx, progress, score, phase, engagement, data, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (user_id, course_id, module_id) DO UPDATE SET level = excluded.level, module_idx = excluded.module_idx, progress = excluded.progress, score = excluded.score,
-         phase = excluded.phase, engagement = excluded.engagement, data = excluded.data, updated_at = excluded.updated_at`,
-    );
-    const touchedModules = new Map<Learner, Set<number>>();
-    for (const [l, mods] of batch.states) {
-      const c = this.course(l.courseId);
-      for (const m of mods) {
-        const s = this.stateOf(l, c, m);
-        upState.run(l.userId, l.courseId, m, s[0], s[1], s[2], s[3], s[4], s[5], `{"activities":${this.activitiesIn(c, m).length}}`, now);
-      }
-      touchedModules.set(l, mods);
+    for (const row of rows) {
+      if (batch.erased.size && (batch.erased.has(row.userid) || (row.relateduserid !== null && batch.erased.has(row.relateduserid)))) continue;
+      this.processOne(row, batch);
     }
-    const upAct = prepared(
-      db,
-      `INSERT INTO course_activities (cmid, course_id, section_id, modname, name, position, in_structure, uses) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (cmid) DO UPDATE SET section_id = excluded.section_id, modname = excluded.modname, name = excluded.name, uses = excluded.uses`,
-    );
-    for (const a of batch.activities) upAct.run(a.cmid, a.courseId, a.sectionId, a.modname, a.name, a.position, a.inStructure ? 1 : 0, a.uses);
-    const upItem = prepared(db, "INSERT INTO grade_items (item_id, course_id, cmid, itemtype, grademax) VALUES (?, ?, ?, ?, ?) ON CONFLICT (item_id) DO UPDATE SET course_id = excluded.course_id, cmid = excluded.cmid, itemtype = excluded.itemtype, grademax = excluded.grademax");
-    for (const g of batch.items) upItem.run(g.itemId, g.courseId, g.cmid, g.itemtype, g.grademax);
-    const insHist = prepared(db, INSERT_HIST);
-    const applied: Array<[Transition, number, string, string]> = [];
-    const hist = batch.history;
-    // Each state key is built once: for state_history and for the Q update.
-    for (const h of hist) {
-      h.k = stateKey(h.tr.s);
-      h.k2 = stateKey(h.tr.s2);
+    const applied = persistBatch(db, batch, (l, m) => this.stateOf(l, this.course(l.courseId), m), (l, m) => activitiesIn(this.course(l.courseId), m).length, now);
+    // Q updates after everything above (which can throw and roll back); this cannot.
+    for (const [tr, seq, k, k2] of applied.transitions) this.q.apply(tr, seq, k, k2);
+    if (applied.lastSeq > this.q.lastSeq) this.q.lastSeq = applied.lastSeq;
+    // Erasure last: it removes what this batch stored of those learners too.
+    for (const u of batch.erased) {
+      eraseLearner(db, u);
+      this.forget(u, null);
+      this.onErased?.(u, null);
     }
-    const record = (h: (typeof hist)[number], seq: number) => {
-      if (h.tr.a >= 0) applied.push([h.tr, seq, h.k, h.k2]);
-      else if (seq > this.q.lastSeq) this.q.lastSeq = seq;
-    };
-    let i = 0;
-    if (hist.length >= HIST_MULTI) {
-      // Big batches (imports): HIST_MULTI rows per statement. The rows of one INSERT get
-      // consecutive seqs in VALUES order (no other writer inside our transaction), so the last
-      // insert rowid names them all: the same seqs the row-by-row loop would assign.
-      const multi = prepared(db, INSERT_HIST_MULTI);
-      const params: unknown[] = new Array(HIST_MULTI * 9);
-      for (; i + HIST_MULTI <= hist.length; i += HIST_MULTI) {
-        for (let j = 0; j < HIST_MULTI; j++) {
-          const h = hist[i + j]!;
-          const o = j * 9;
-          params[o] = h.eventId; params[o + 1] = h.user; params[o + 2] = h.tr.course; params[o + 3] = h.module; params[o + 4] = h.k;
-          params[o + 5] = h.tr.a < 0 ? null : h.tr.a; params[o + 6] = h.tr.r; params[o + 7] = h.k2; params[o + 8] = h.time;
+    for (const [u, courseId] of batch.becameStaff) {
+      // Their moves leave the course's counts (what they taught the Q-tables stays: aggregates).
+      const c = this.course(courseId);
+      const l = this.knownLearner(u, courseId);
+      if (l) {
+        for (const [from, m] of l.moves) {
+          for (const [to, n] of m) {
+            const st = moveStat(c, from, to);
+            st.n = Math.max(0, st.n - n);
+            prepared(db, "UPDATE activity_moves SET n = ? WHERE course_id = ? AND from_cmid = ? AND to_cmid = ?").run(st.n, courseId, from, to);
+          }
         }
-        const last = Number(multi.run(...params).lastInsertRowid);
-        for (let j = 0; j < HIST_MULTI; j++) record(hist[i + j]!, last - HIST_MULTI + 1 + j);
       }
+      dropLearner(db, u, courseId);
+      this.forget(u, courseId);
+      this.onErased?.(u, courseId);
     }
-    for (; i < hist.length; i++) {
-      const h = hist[i]!;
-      record(h, Number(insHist.run(h.eventId, h.user, h.tr.course, h.module, h.k, h.tr.a < 0 ? null : h.tr.a, h.tr.r, h.k2, h.time).lastInsertRowid));
+    for (const [u, courseId] of batch.unenrolled) {
+      endEnrolment(db, u, courseId);
+      this.onErased?.(u, courseId);
     }
-    // Q updates last: everything above can throw (and roll back); this cannot.
-    for (const [tr, seq, k, k2] of applied) this.q.apply(tr, seq, k, k2);
-
-    const refreshed = opts.refresh === false ? 0 : this.refresh(db, touchedModules, now);
-    return { processed: rows.length, transitions: batch.history.length, refreshed, touched: touchedModules };
+    // Other learners' stored answers in these courses may now rank differently: reads check this.
+    for (const c of batch.courses) c.version++;
+    const touched = new Map<Learner, Set<number>>();
+    for (const [l, mods] of batch.states) if (!batch.erased.has(l.userId) && this.isLearner(this.course(l.courseId), l.userId)) touched.set(l, mods);
+    const refreshed = opts.refresh === false ? 0 : this.refresh(db, touched, now);
+    return { processed: rows.length, transitions: batch.history.length, refreshed, touched };
   }
 
   /** Stores fresh recommendations for each learner's touched modules and current module. */
@@ -418,11 +283,11 @@ export class Engine {
     if (!a) {
       a = { cmid, courseId: c.id, sectionId: null, modname, name: (enrich?.cmname as string | undefined) ?? null, position: 1_000_000 + cmid, inStructure: false, uses: 0 };
       c.activities.set(cmid, a);
-      c.byModule.clear();
+      activitiesChanged(c);
       batch.activities.add(a);
     } else if (!a.modname && modname) {
       a.modname = modname;
-      c.byModule.clear();
+      activitiesChanged(c);
       batch.activities.add(a);
     }
     // Enrichment: our plugin says which section the activity is in (structure learned from events).
@@ -436,7 +301,7 @@ export class Engine {
         prepared(this.db, "INSERT OR IGNORE INTO course_sections (course_id, section_id, position, name) VALUES (?, ?, ?, NULL)").run(c.id, sectionid, 1000 + c.sections.length);
       }
       a.inStructure = !prepared<[number], number>(this.db, "SELECT count(*) FROM course_structures WHERE course_id = ?").pluck().get(c.id);
-      c.byModule.clear();
+      activitiesChanged(c);
       batch.activities.add(a);
     }
     return a;
@@ -444,23 +309,32 @@ export class Engine {
 
   private processOne(row: EventRow, batch: Batch): void {
     const cls = classify(row.eventname);
-    if (cls === "other") return;
-    const c = this.course(row.courseid);
-    const staffRoles = this.config().moodle.staff_role_ids;
-    if (cls === "role_assigned" || cls === "role_unassigned") {
-      const user = row.relateduserid;
-      if (user === null || row.objectid === null || !staffRoles.includes(row.objectid)) return;
-      if (cls === "role_assigned") {
-        c.staff.add(user);
-        prepared(this.db, "INSERT OR IGNORE INTO course_staff (course_id, user_id) VALUES (?, ?)").run(c.id, user);
-      } else {
-        c.staff.delete(user);
-        prepared(this.db, "DELETE FROM course_staff WHERE course_id = ? AND user_id = ?").run(c.id, user);
-      }
+    if (cls === "user_deleted") {
+      // The deleted user: relateduserid, else the event's object (the user record).
+      const u = row.relateduserid ?? row.objectid;
+      if (u !== null && u > 0) batch.erased.add(u);
       return;
     }
+    const c = this.course(row.courseid);
+    if (row.userid > 0 && row.relateduserid !== null && row.relateduserid > 0 && row.relateduserid !== row.userid && !c.staff.has(row.userid) && ACTS_ON_OTHERS.has(shortName(row.eventname))) {
+      this.staffEvent(c, row, batch);
+    }
+    if (cls === "enrolment_deleted" || cls === "enrolment_created") {
+      this.enrolmentEvent(c, cls, row, batch);
+      return;
+    }
+    if (cls === "role_assigned" || cls === "role_unassigned") return;
+    const enrichText = row.enrich;
+    // Where the learner is: any module-level event of theirs (also previews and views that do not
+    // count as learning actions) is the "activity just done" for what comes next.
+    if (row.contextlevel === 70 && row.contextinstanceid !== null && row.contextinstanceid > 0 && cls !== "grade" && this.isLearner(c, row.userid)) {
+      const enrich = enrichText ? (safeJson(enrichText) as Record<string, any>) : null;
+      const a = this.activityFor(c, row, batch, enrich);
+      if (a) this.touch(c, this.learner(row.userid, c.id), a, row, batch);
+    }
+    if (cls === "other") return;
     const other = row.other ? safeJson(row.other) : null;
-    const enrich = row.enrich ? (safeJson(row.enrich) as Record<string, any>) : null;
+    const enrich = enrichText ? (safeJson(enrichText) as Record<string, any>) : null;
     if (cls === "grade_item") {
       if (row.objectid === null) return;
       const item = this.gradeItem(row.objectid, batch);
@@ -470,25 +344,23 @@ export class Engine {
     }
     // Outcome events name the learner in relateduserid (the actor may be a teacher or -1).
     const learnerId = cls === "grade" || cls === "completion" ? (num(other?.relateduserid) ?? row.relateduserid ?? row.userid) : row.userid;
-    if (learnerId <= 0 || this.isStaff(c, learnerId)) return;
+    if (!this.isLearner(c, learnerId)) return;
     const activity = cls === "grade" ? this.gradedActivity(c, row, other, enrich, learnerId, batch) : this.activityFor(c, row, batch, enrich);
     if (!activity) return;
-    const m = this.moduleOf(c, activity);
+    const m = moduleOf(c, activity);
     const l = this.learner(learnerId, c.id);
     if (LEARNING.has(cls)) {
       if (row.edulevel !== null && row.edulevel !== 2) return; // teaching/other levels are never learning actions
-      activity.uses++;
-      batch.activities.add(activity);
       if (m === null) {
         // An activity outside the known structure: history only (its state is kept, no transition).
         l.seen.add(activity.cmid);
         batch.touch(l, null);
         return;
       }
-      const p = l.cur !== null && (this.hasStructure(c) ? c.sectionNames.has(l.cur) : l.cur === c.id) ? l.cur : m;
+      const p = l.cur !== null && (hasStructure(c) ? c.sectionNames.has(l.cur) : l.cur === c.id) ? l.cur : m;
       const s = this.stateOf(l, c, p);
-      const pi = this.moduleIdx(c, p);
-      const mi = this.moduleIdx(c, m);
+      const pi = moduleIdx(c, p);
+      const mi = moduleIdx(c, m);
       const type = actionTypeOf(cls as EventClass)!;
       const a = actionIndex(type, mi < pi ? "past" : mi > pi ? "future" : "current");
       pushRecent(l, CLASS_CODES.indexOf(cls as (typeof CLASS_CODES)[number]), row.timecreated);
@@ -497,33 +369,96 @@ export class Engine {
       l.cur = m;
       l.last = { a, m };
       const s2 = this.stateOf(l, c, m);
-      batch.transition(l, p, m, row, { course: c.id, s, a, r: this.clip(this.config().recommender.reward.step), s2 });
+      batch.transition(l, p, m, row, { course: c.id, s, a, r: clip(this.config().recommender.reward.step, this.config().recommender.reward.clip), s2 });
       return;
     }
-    if (m === null) {
-      this.applyOutcome(cls, l, activity, other, enrich, row, null);
-      batch.touch(l, null);
-      return;
+    const s = m === null ? null : this.stateOf(l, c, m);
+    const out = this.applyOutcome(cls, l, activity, other, enrich);
+    if (out !== null) {
+      const r = clip(out.r, this.config().recommender.reward.clip);
+      // The moves that led here share in the outcome (their value, for the re-rank).
+      batch.courses.add(c);
+      for (const [f, t, st] of creditMoves(l.trace, r, out.grade, this.config().recommender.gamma, (f, t) => moveStat(c, f, t))) batch.moveChanged(c, f, t, st);
     }
-    const s = this.stateOf(l, c, m);
-    const r = this.applyOutcome(cls, l, activity, other, enrich, row, c);
-    if (r === null) {
+    if (m === null || out === null) {
       batch.touch(l, m);
       return;
     }
     const s2 = this.stateOf(l, c, m);
-    batch.transition(l, m, m, row, { course: c.id, s, a: l.last ? l.last.a : -1, r: this.clip(r), s2 });
+    batch.transition(l, m, m, row, { course: c.id, s: s!, a: l.last ? l.last.a : -1, r: clip(out.r, this.config().recommender.reward.clip), s2 });
   }
 
-  private clip(r: number): number {
-    const clip = this.config().recommender.reward.clip;
-    return Math.max(-clip, Math.min(clip, r));
+  /**
+   * Enrolments: one that ends stops the learner's answers and training in the course until
+   * they are enrolled again.
+   */
+  private enrolmentEvent(c: Course, cls: EventClass, row: EventRow, batch: Batch): void {
+    const u = row.relateduserid;
+    if (u === null || u <= 0) return;
+    if (cls === "enrolment_deleted") {
+      c.unenrolled.add(u);
+      batch.unenrolled.push([u, c.id]);
+    } else if (c.unenrolled.delete(u)) {
+      prepared(this.db, "DELETE FROM course_unenrolled WHERE course_id = ? AND user_id = ?").run(c.id, u);
+    }
   }
 
-  /** Updates the learner for a grade or completion; returns the reward (null = nothing changed). */
-  private applyOutcome(cls: EventClass, l: Learner, a: Activity, other: any, enrich: Record<string, any> | null, row: EventRow, c: Course | null): number | null {
-    const w = this.config().recommender.reward;
+  /**
+   * Staff are the users who manage other users of the course (ACTS_ON_OTHERS: assigning or
+   * unassigning roles, enrolling or unenrolling, grading someone else), plus
+   * moodle.staff_user_ids and the backend-sync plugin's staff enrolments. Holding a role does not
+   * make staff (role_assigned names the holder, not the actor): on the real course-2 log a user
+   * given the editing-teacher role works through the lessons like every learner, and the spec's
+   * evaluation figures count them as one.
+   */
+  private staffEvent(c: Course, row: EventRow, batch: Batch): void {
+    const u = row.userid;
+    c.staff.add(u);
+    prepared(this.db, "INSERT OR IGNORE INTO course_staff (course_id, user_id) VALUES (?, ?)").run(c.id, u);
+    // Staff are never learners: what was kept of them as one in this course goes.
+    batch.becameStaff.push([u, c.id]);
+  }
+
+  /**
+   * The learner is on activity a now. A change of activity is a move: the ranking's experts
+   * are judged on it (Hedge) before it is counted, and it joins the learner's trace.
+   */
+  private touch(c: Course, l: Learner, a: Activity, row: EventRow, batch: Batch): void {
+    batch.courses.add(c);
+    if (row.edulevel === 2) {
+      a.uses++;
+      batch.activities.add(a);
+    }
+    // An activity outside the current structure is history only: no part of the sequence.
+    const m = moduleOf(c, a);
+    if (m === null || (hasStructure(c) && !a.inStructure)) return;
+    const prev = l.lastAct;
+    if (prev !== null && prev !== a.cmid) {
+      // The signals are judged on every move while a course is young, then on every JUDGE_STRIDE-th
+      // (the weights have settled by then; judging is the pipeline's largest per-move cost).
+      const from = c.activities.get(prev);
+      const judge = c.judged < JUDGE_ALL || c.movesSeen % JUDGE_STRIDE === 0;
+      const losses = judge && from ? moveLosses(prev, from.position, recommendable(c), c.moves.get(prev), l, a.cmid) : null;
+      c.movesSeen++;
+      batch.rankers.add(c);
+      if (losses) {
+        c.weights = hedgeUpdate(c.weights, losses);
+        c.judged++;
+      }
+      const st = recordMove(movesFrom(c, prev), a.cmid);
+      batch.moveChanged(c, prev, a.cmid, st);
+      countMove(l, prev, a.cmid);
+      pushTrace(l.trace, prev, a.cmid);
+    }
+    l.lastAct = a.cmid;
+    l.lastIn.set(m, a.cmid);
+    batch.touch(l, m);
+  }
+
+  /** Updates the learner for a grade or completion; returns the reward and the grade (null = nothing changed). */
+  private applyOutcome(cls: EventClass, l: Learner, a: Activity, other: any, enrich: Record<string, any> | null): { r: number; grade: number | null } | null {
     const rc = this.config().recommender;
+    const w = rc.reward;
     if (cls === "completion") {
       const state = num(enrich?.completionstate) ?? num(other?.completionstate);
       if (state === null) return null;
@@ -533,21 +468,18 @@ export class Engine {
       }
       const wasDone = l.done.has(a.cmid);
       l.done.add(a.cmid);
-      if (state === 3) return w.failure;
-      return wasDone ? null : w.completion;
+      const r = completionReward(state, wasDone, w);
+      return r === null ? null : { r, grade: null };
     }
     // grade
     const item = this.gradeItems.get(num(other?.itemid) ?? num(enrich?.gradeitem) ?? -1);
     const final = num(enrich?.finalgrade) ?? num(other?.finalgrade);
     if (final === null) return null;
-    const max = num(enrich?.grademax) ?? item?.grademax ?? rc.default_grade_max;
-    const g = max > 0 ? Math.max(0, Math.min(1, final / max)) : 0;
+    const g = normaliseGrade(final, num(enrich?.grademax) ?? item?.grademax ?? rc.default_grade_max);
     const prevBest = l.best.get(a.cmid);
     l.grades.set(a.cmid, g);
     if (prevBest === undefined || g > prevBest) l.best.set(a.cmid, g);
-    void c;
-    void row;
-    return w.grade * g + w.improvement * Math.max(0, g - (prevBest ?? 0)) + (g < rc.pass_grade ? w.failure : 0);
+    return { r: gradeReward(g, prevBest, w, rc.pass_grade), grade: g };
   }
 
   private gradeItem(itemId: number, batch: Batch): GradeItem {
@@ -579,7 +511,7 @@ export class Engine {
   // ---------------------------------------------------------------- recommendations
 
   modelVersion(): string {
-    return `qlearning-v1+seq${this.q.lastSeq}`;
+    return `seq-hedge+qlearning-v2+seq${this.q.lastSeq}`;
   }
 
   /** Builds the answer for (learner, module) from the in-memory model. */
@@ -587,123 +519,58 @@ export class Engine {
     const c = this.course(l.courseId);
     const rc = this.config().recommender;
     const s = this.stateOf(l, c, m);
-    const structured = this.hasStructure(c);
-    const found = this.q.lookup(c.id, s, rc.min_course_transitions);
-    const recs: Recommendation[] = [];
-    const used = new Set<number>();
-    if (found && found.counts.some((n) => n > 0)) {
-      // Action score = Q(s,a) + β·P(a|s). P(a|s) is how often learners in this state took the
-      // action (the Q-table's own visit counts): a usage prior that separates actions whose Q is
-      // still near zero (young tables, step costs only) and breaks ties; as rewards accumulate
-      // Q dominates. β = recommender.popularity_weight (0 = pure Q).
-      const beta = rc.popularity_weight;
-      let total = 0;
-      for (const n of found.counts) total += n;
-      const score = (i: number) => found.values[i]! + (beta * found.counts[i]!) / total;
-      const order = ACTIONS.map((a) => a.index).sort((x, y) => score(y) - score(x) || x - y);
-      // Exploit, then explore: actions learners took from this state with a non-negative score
-      // come first (pass 0: the best activity of each, so the short list spans several kinds of
-      // action; pass 1: their other activities); pass 2 adds the rest by score, where an untried
-      // action (Q 0: no evidence either way) ranks above a tried one that learned a negative score.
-      const known = (i: number) => found.counts[i]! > 0 && score(i) >= 0;
-      const note =
-        found.source === "global" ? " (from the model of all courses: this course has little data yet)" : found.source === "nearest" ? ` (borrowed from the nearest known state, distance ${found.distance})` : "";
-      // candidates() depends only on (learner, module, action) here: computed once per action, not once per pass.
-      const byAction: Array<Array<{ a: Activity; why: string }> | undefined> = [];
-      for (let pass = 0; pass < 3 && recs.length < k; pass++) {
-        for (const ai of order) {
-          if (recs.length >= k) break;
-          if (pass < 2 ? !known(ai) : known(ai)) continue;
-          const action = ACTIONS[ai]!;
-          const cands = (byAction[ai] ??= this.candidates(l, c, m, action.type, action.time)).filter((x) => !used.has(x.a.cmid));
-          const take = pass === 0 ? cands.slice(0, 1) : cands;
-          for (const cand of take) {
-            if (recs.length >= k) break;
-            used.add(cand.a.cmid);
-            const q = Math.round(found.values[ai]! * 10000) / 10000;
-            recs.push({
-              activity_id: cand.a.cmid,
-              activity_type: cand.a.modname ?? "unknown",
-              activity_name: cand.a.name,
-              action: action.type,
-              time_context: action.time,
-              q_value: q,
-              reason: found.counts[ai]! > 0
-                ? `${VERB[action.type]} in ${action.time === "current" ? "this" : action.time === "past" ? "an earlier" : "the next"} module ranks high among what learners in your state did (Q=${q}, learned from ${found.counts[ai]} of ${total} transitions)${note}; ${cand.why}.`
-                : `${VERB[action.type]} in ${action.time === "current" ? "this" : action.time === "past" ? "an earlier" : "the next"} module: not yet tried from your state, suggested to explore${note}; ${cand.why}.`,
-            });
-          }
-        }
-      }
-    }
-    if (recs.length === 0) {
-      // Cold start: the module's most used activities this learner has not completed (same
-      // order as candidates(): usage, then course order).
-      const pop = this.activitiesIn(c, m)
-        .filter((a) => !l.done.has(a.cmid))
-        .sort((x, y) => y.uses - x.uses || x.position - y.position);
-      for (const a of pop.slice(0, k)) {
-        recs.push({
-          activity_id: a.cmid,
-          activity_type: a.modname ?? "unknown",
-          activity_name: a.name,
-          action: "popular",
-          time_context: "current",
-          q_value: null,
-          reason: `No learned Q-values for this state yet: one of the most used activities of this module (${a.uses} uses) that you have not completed.`,
-        });
-      }
-    }
-    return {
-      user_id: l.userId,
-      course_id: c.id,
-      module_id: m,
-      module_scope: structured ? "section" : "course",
-      module_name: structured ? (c.sectionNames.get(m) ?? null) : null,
-      structure: structured ? SECTION_NOTE : IMPLICIT_NOTE,
-      state: tupleToState(s),
-      state_tuple: s,
-      recommendations: recs,
-      generated_at: new Date(now).toISOString(),
-      model_version: this.modelVersion(),
-    };
+    const anchorId = l.lastIn.get(m) ?? null;
+    const anchor = anchorId === null ? null : (c.activities.get(anchorId) ?? null);
+    const weights = c.weights;
+    const ranked = rank({
+      anchor: anchorId,
+      anchorPosition: anchor?.position ?? null,
+      candidates: recommendable(c),
+      successors: anchorId === null ? undefined : c.moves.get(anchorId),
+      learner: l,
+      weights,
+      passGrade: rc.pass_grade,
+      valueWeight: rc.value_weight,
+      limit: k,
+    });
+    return buildAnswer({
+      course: c,
+      learner: l,
+      module: m,
+      ranked,
+      anchor,
+      weights,
+      found: this.q.lookup(c.id, s, rc.min_course_transitions),
+      state: s,
+      passGrade: rc.pass_grade,
+      k,
+      now,
+      modelVersion: this.modelVersion(),
+    });
   }
 
-  /** Concrete activities for an action: that type, in the target module, not completed by the learner. */
-  private candidates(l: Learner, c: Course, m: number, type: ActionType, time: "past" | "current" | "future"): Array<{ a: Activity; why: string }> {
-    const match = modsFor(type, CONTENT_MODS);
-    let modules: number[];
-    if (time === "current") modules = [m];
-    else if (!this.hasStructure(c)) return [];
-    else {
-      const i = c.sections.indexOf(m);
-      if (i < 0) return [];
-      modules = time === "past" ? c.sections.slice(0, i).reverse() : c.sections.slice(i + 1);
-    }
-    for (const mod of modules) {
-      const acts = this.activitiesIn(c, mod).filter((a) => match(a.modname!));
-      let out: Array<{ a: Activity; why: string }>;
-      if (type === "review_quiz") {
-        out = acts
-          .filter((a) => l.grades.has(a.cmid))
-          .sort((x, y) => l.grades.get(x.cmid)! - l.grades.get(y.cmid)! || x.position - y.position)
-          .map((a) => ({ a, why: `your lowest graded quiz there (${Math.round(l.grades.get(a.cmid)! * 100)}%)` }));
-      } else {
-        // Not completed, the most used by learners of the course first, then course order. Not
-        // "unseen first": learners mostly come back to what they started but have not completed
-        // (another quiz attempt, the video again), and the offline evaluation showed putting
-        // never-opened activities first loses to plain usage (README, ferry evaluate). Submitting
-        // still starts with what the learner opened: one cannot submit an attempt never begun.
-        const open = acts.filter((a) => !l.done.has(a.cmid)).sort((x, y) => y.uses - x.uses || x.position - y.position);
-        const submit = type === "submit_quiz" || type === "submit_assignment";
-        out = (submit ? [...open.filter((a) => l.seen.has(a.cmid)), ...open.filter((a) => !l.seen.has(a.cmid))] : open).map((a) => ({
-          a,
-          why: l.seen.has(a.cmid) ? "you started it but have not completed it" : "you have not done it yet",
-        }));
-      }
-      if (out.length) return out;
-    }
-    return [];
+  /** The course model's version (answers computed at an older one may rank differently now). */
+  courseVersion(courseId: number): number {
+    return this.course(courseId).version;
+  }
+
+  /**
+   * What GET answers for a learner with a stored row: computed from the current model (the
+   * stored row may predate other learners' moves that changed the ranking). Null when the
+   * learner is not known (or no longer a learner) there.
+   */
+  freshAnswer(userId: number, courseId: number, moduleId: number, k: number): RecommendationBody | null {
+    const c = this.course(courseId);
+    if (!this.isLearner(c, userId)) return null;
+    const l = this.knownLearner(userId, courseId);
+    return l ? this.recommend(l, moduleId, k) : null;
+  }
+
+  /** This course's learned blend weights (for the Q-table admin view). */
+  rankingWeights(courseId: number): { weights: Record<string, number>; judged_moves: number } {
+    const c = this.course(courseId);
+    const w = c.weights;
+    return { weights: Object.fromEntries(EXPERTS.map((e, i) => [e, Math.round(w[i]! * 1000) / 1000])), judged_moves: c.judged };
   }
 
   storeRecommendation(db: Db, l: Learner, m: number, now: number): void {
@@ -717,9 +584,6 @@ export class Engine {
     this.lastRefreshAt = now;
     this.onStored?.(l.userId, l.courseId, m);
   }
-
-  /** Called inside the writing transaction whenever a learner's stored row changes (the GET cache drops it). */
-  onStored: ((userId: number, courseId: number, moduleId: number) => void) | null = null;
 
   /** Recomputes stored rows for one learner/module, a learner, or a whole course (jobs API). */
   rebuild(db: Db, item: { user_id?: number; module_id?: number; course_id?: number }, now = Date.now()): number {
@@ -735,76 +599,13 @@ export class Engine {
     }>;
     let n = 0;
     for (const r of rows) {
-      const l = this.learner(r.user_id, r.course_id);
-      this.storeRecommendation(db, l, r.module_id, now);
+      if (!this.isLearner(this.course(r.course_id), r.user_id)) continue;
+      this.storeRecommendation(db, this.learner(r.user_id, r.course_id), r.module_id, now);
       n++;
     }
     return n;
   }
 }
-
-const VERB: Record<ActionType, string> = {
-  view_content: "Studying content",
-  view_assignment: "Opening an assignment",
-  submit_assignment: "Submitting an assignment",
-  attempt_quiz: "Attempting a quiz",
-  submit_quiz: "Finishing a quiz attempt",
-  review_quiz: "Reviewing a quiz",
-  post_forum: "Taking part in a forum",
-};
-
-class Batch {
-  learners = new Set<Learner>();
-  states = new Map<Learner, Set<number>>();
-  activities = new Set<Activity>();
-  items = new Set<GradeItem>();
-  /** k/k2: stateKey of tr.s/tr.s2, filled in once when the batch is persisted. */
-  history: Array<{ eventId: number; user: number; module: number; time: number; tr: Transition; k: string; k2: string }> = [];
-
-  touch(l: Learner, m: number | null): void {
-    this.learners.add(l);
-    let s = this.states.get(l);
-    if (!s) this.states.set(l, (s = new Set()));
-    if (m !== null) s.add(m);
-  }
-
-  transition(l: Learner, p: number, m: number, row: EventRow, tr: Transition): void {
-    this.touch(l, m);
-    if (p !== m) this.states.get(l)!.add(p);
-    this.history.push({ eventId: row.id, user: l.userId, module: m, time: row.timecreated, tr, k: "", k2: "" });
-  }
-}
-
-/**
- * The stored row's two texts: exactly JSON.stringify(full) and JSON.stringify({ ...full,
- * recommendations: first k }), with each part serialised once (the recommendations are
- * shared by both; the long constant notes are serialised once per process).
- */
-export function bodyJson(full: RecommendationBody, k: number): { body: string; full: string } {
-  const st = full.state;
-  // Key order as recommend() builds the object; numbers as JSON.stringify writes them.
-  let pre =
-    `{"user_id":${jnum(full.user_id)},"course_id":${jnum(full.course_id)},"module_id":${jnum(full.module_id)},"module_scope":${JSON.stringify(full.module_scope)}` +
-    `,"module_name":${JSON.stringify(full.module_name)},"structure":${full.structure === SECTION_NOTE ? SECTION_NOTE_JSON : full.structure === IMPLICIT_NOTE ? IMPLICIT_NOTE_JSON : JSON.stringify(full.structure)}` +
-    `,"state":{"level":${jnum(st.level)},"module_idx":${jnum(st.module_idx)},"progress":${jnum(st.progress)},"score":${jnum(st.score)},"phase":${jnum(st.phase)},"engagement":${jnum(st.engagement)}}` +
-    `,"state_tuple":${JSON.stringify(full.state_tuple)},"recommendations":`;
-  let tail = `,"generated_at":${JSON.stringify(full.generated_at)},"model_version":${JSON.stringify(full.model_version)}`;
-  if (full.message !== undefined) tail += `,"message":${JSON.stringify(full.message)}`;
-  tail += "}";
-  const recs = full.recommendations;
-  if (recs.length <= k) {
-    const text = pre + JSON.stringify(recs) + tail;
-    return { body: text, full: text };
-  }
-  // The first k are serialised once and shared: full = [first k] joined with [the rest].
-  const first = JSON.stringify(recs.slice(0, k));
-  const rest = JSON.stringify(recs.slice(k));
-  return { body: pre + first + tail, full: pre + (k > 0 ? first.slice(0, -1) + "," + rest.slice(1) : rest) + tail };
-}
-
-const SECTION_NOTE_JSON = JSON.stringify(SECTION_NOTE);
-const IMPLICIT_NOTE_JSON = JSON.stringify(IMPLICIT_NOTE);
-const jnum = (n: number): string => (Number.isFinite(n) ? String(n) : "null");
 
 function safeJson(text: string): any {
   try {
@@ -819,3 +620,5 @@ function num(v: unknown): number | null {
   if (typeof v === "string" && v.trim() !== "" && Number.isFinite(Number(v))) return Number(v);
   return null;
 }
+
+export { stateKey, type Transition, type MoveStat };

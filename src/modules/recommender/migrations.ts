@@ -1,5 +1,10 @@
 import type { Migration } from "../../store/migrations";
 import rec011 from "./migrations/011_recommender.sql" with { type: "text" };
+import rec018 from "./migrations/018_recommender_moves.sql" with { type: "text" };
 
-// Collected with every feature's in src/modules/index.ts.
-export const recommenderMigrations: Migration[] = [{ version: 11, name: "011_recommender", sql: rec011 }];
+// Collected with every feature's in src/modules/index.ts (numbers in the moodle range, 10-19).
+// 018, not 012: the moodle feature's own next migrations take the numbers after 010.
+export const recommenderMigrations: Migration[] = [
+  { version: 11, name: "011_recommender", sql: rec011 },
+  { version: 18, name: "018_recommender_moves", sql: rec018 },
+];

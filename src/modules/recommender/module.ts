@@ -1,11 +1,14 @@
 import type { AppContext, FeatureModule } from "../../context";
 import { family } from "../../http/metrics";
+import { prepared } from "../../store/prepared";
 import { recommenderRoutes } from "./index";
-import { PIPELINE_JOB, recommenderFor, snapshotPattern } from "./service";
+import { PIPELINE_JOB } from "../moodle/service";
+import { RecommenderService, snapshotPattern } from "./service";
+import { applyStructure, readStructure } from "./structure";
 
 /** Wires the recommender: the pipeline job, Q-table snapshots (croner + shutdown), routes, health. */
 export function createRecommenderModule(ctx: AppContext): FeatureModule {
-  const service = recommenderFor(ctx);
+  const service = new RecommenderService(ctx);
   ctx.queue.register(PIPELINE_JOB, {
     // One at a time: events are processed per course in order, and learning must be deterministic.
     concurrency: 1,
@@ -15,7 +18,22 @@ export function createRecommenderModule(ctx: AppContext): FeatureModule {
   });
   ctx.scheduler.add({ name: "recommender.snapshot", pattern: snapshotPattern(ctx.config().recommender.snapshot_every), run: () => service.snapshot() });
   // Runs after the queue stopped (Daemon.stop), so the snapshot includes every processed event.
-  ctx.onShutdown(() => service.snapshotNow());
+  ctx.onShutdown(() => {
+    service.stopped = true;
+    return service.snapshotNow();
+  });
+  ctx.capabilities.courseModel = {
+    applyStructure(db, courseId, contents, now) {
+      const out = applyStructure(db, courseId, contents as never, now);
+      service.engine.invalidateCourse(courseId);
+      return out as unknown as Record<string, unknown>;
+    },
+    readStructure: (courseId) => readStructure(ctx.store.db, courseId),
+    staffEnrolled(db, courseId, userId) {
+      prepared(db, "INSERT OR IGNORE INTO course_staff (course_id, user_id) VALUES (?, ?)").run(courseId, userId);
+      service.engine.invalidateCourse(courseId);
+    },
+  };
   ctx.capabilities.recommendationsRebuild = async (item) => ({ refreshed: await ctx.store.write((db) => service.engine.rebuild(db, item)) });
   ctx.addHealth("recommender", () => ({
     ok: true,
@@ -35,6 +53,7 @@ export function createRecommenderModule(ctx: AppContext): FeatureModule {
     start() {
       const r = service.engine.load();
       if (r.replayed) ctx.log.info({ snapshotSeq: r.snapshotSeq, replayed: r.replayed }, "Q-tables restored from snapshot and replayed");
+      ctx.store.onCommit(() => service.kick());
     },
   };
 }

@@ -2,19 +2,14 @@ import type { AppContext } from "../../context";
 import { HttpError } from "../../http/errors";
 import { prepared } from "../../store/prepared";
 import { ACTIONS } from "./actions";
-import { Engine } from "./engine";
+import { bodyJson, Engine } from "./engine";
 
-export const PIPELINE_JOB = "moodle.pipeline";
+const encoder = new TextEncoder();
+/** How long a drain waits for more events after the commit that kicked it. */
+const DRAIN_WINDOW_MS = 1;
+
+export { PIPELINE_JOB } from "../moodle/service";
 export const NO_RECS = "No recommendations available yet";
-
-const services = new WeakMap<AppContext, RecommenderService>();
-
-/** The one recommender of a daemon (the moodle module enqueues into it and invalidates its caches). */
-export function recommenderFor(ctx: AppContext): RecommenderService {
-  let s = services.get(ctx);
-  if (!s) services.set(ctx, (s = new RecommenderService(ctx)));
-  return s;
-}
 
 /** croner pattern for a snapshot interval: whole seconds below a minute, else whole minutes, else hours. */
 export function snapshotPattern(ms: number): string {
@@ -34,7 +29,7 @@ export class RecommenderService {
    * that rewrites the row; transactions run synchronously, so no read can slip between the drop
    * and the commit. Bounded: the oldest entries go first.
    */
-  private answers = new Map<string, { id: number; k: number; body: Uint8Array }>();
+  private answers = new Map<string, { id: number; k: number; courseId: number; version: number; body: Uint8Array; full?: string }>();
   private static readonly CACHE_MAX = 20_000;
 
   constructor(private ctx: AppContext) {
@@ -43,6 +38,34 @@ export class RecommenderService {
       this.answers.delete(`${userId}:${moduleId}:${courseId}`);
       this.answers.delete(`${userId}:${moduleId}:*`);
     };
+    // Erasure / unenrolment: every cached answer of the user (in that course) goes.
+    this.engine.onErased = (userId) => {
+      for (const key of [...this.answers.keys()]) if (key.startsWith(`${userId}:`)) this.answers.delete(key);
+    };
+  }
+
+  private draining = false;
+  stopped = false;
+
+  /**
+   * After every commit: if events are pending, drain them now, without waiting for the queue to
+   * claim the pipeline job (that claim is one more commit and fsync between an event and its
+   * refreshed answer). The job stays the durable trigger: it runs after a crash or a failed
+   * drain and then finds whatever is left.
+   */
+  kick(): void {
+    if (this.draining || this.stopped) return;
+    if (!prepared<[], number>(this.ctx.store.db, "SELECT 1 FROM log_events WHERE processed = 0 LIMIT 1").pluck().get()) return;
+    this.draining = true;
+    // A short window gathers what the next requests commit into the same drain (under load one
+    // drain per commit would refresh the same learners again and again).
+    setTimeout(() => {
+      void this.runPipeline()
+        .catch((err) => this.ctx.log.warn({ err }, "pipeline drain failed; the queued job will retry"))
+        .finally(() => {
+          this.draining = false;
+        });
+    }, DRAIN_WINDOW_MS);
   }
 
   /** The queued pipeline job: drains pending events in batches, each batch one transaction. */
@@ -75,26 +98,40 @@ export class RecommenderService {
     return this.ctx.store.writeNow((db) => this.engine.snapshot(db, Date.now()));
   }
 
-  /** GET /api/recommendations/{user}/{module}: the stored row as is (fast path), sliced for ?k=. */
+  /**
+   * GET /api/recommendations/{user}/{module}: the stored row as is (fast path), sliced for ?k=.
+   * A cached answer computed before the course's model changed (other learners' moves) is
+   * recomputed from the model once, so the answer is what ferry would rank now.
+   */
   getOne(userId: number, moduleId: number, courseId: number | null, k: number | null): string | Uint8Array {
     const db = this.ctx.store.db;
     const key = `${userId}:${moduleId}:${courseId ?? "*"}`;
-    let row: { id: number; k: number; body: Uint8Array } | undefined = this.answers.get(key);
+    let row = this.answers.get(key);
     if (!row) {
-      row =
+      const got =
         courseId === null
-          ? prepared<[number, number], { id: number; k: number; body: Uint8Array }>(db, "SELECT id, k, CAST(body AS BLOB) AS body FROM recommendations WHERE user_id = ? AND module_id = ? ORDER BY generated_at DESC LIMIT 1").get(userId, moduleId)
-          : prepared<[number, number, number], { id: number; k: number; body: Uint8Array }>(db, "SELECT id, k, CAST(body AS BLOB) AS body FROM recommendations WHERE user_id = ? AND module_id = ? AND course_id = ?").get(userId, moduleId, courseId);
-      if (row) {
+          ? prepared<[number, number], { id: number; k: number; course_id: number; body: Uint8Array }>(db, "SELECT id, k, course_id, CAST(body AS BLOB) AS body FROM recommendations WHERE user_id = ? AND module_id = ? ORDER BY generated_at DESC LIMIT 1").get(userId, moduleId)
+          : prepared<[number, number, number], { id: number; k: number; course_id: number; body: Uint8Array }>(db, "SELECT id, k, course_id, CAST(body AS BLOB) AS body FROM recommendations WHERE user_id = ? AND module_id = ? AND course_id = ?").get(userId, moduleId, courseId);
+      if (got) {
+        row = { id: got.id, k: got.k, courseId: got.course_id, version: this.engine.courseVersion(got.course_id), body: got.body };
         if (this.answers.size >= RecommenderService.CACHE_MAX) this.answers.delete(this.answers.keys().next().value!);
         this.answers.set(key, row);
       }
     }
     if (!row) return JSON.stringify(emptyAnswer(userId, moduleId, courseId));
+    const version = this.engine.courseVersion(row.courseId);
+    if (row.version !== version) {
+      const fresh = this.engine.freshAnswer(userId, row.courseId, moduleId, 10);
+      if (!fresh) return JSON.stringify(emptyAnswer(userId, moduleId, courseId));
+      const json = bodyJson(fresh, row.k);
+      row.body = encoder.encode(json.body);
+      row.full = json.full;
+      row.version = version;
+    }
     // The stored UTF-8 bytes go out as they are: no decode and re-encode of a few KB per request.
     if (k === null || k === row.k) return row.body;
     // Only a different ?k= needs the longer list.
-    const full = JSON.parse(prepared<[number], string>(db, "SELECT full FROM recommendations WHERE id = ?").pluck().get(row.id)!);
+    const full = JSON.parse(row.full ?? prepared<[number], string>(db, "SELECT full FROM recommendations WHERE id = ?").pluck().get(row.id)!);
     full.recommendations = full.recommendations.slice(0, k);
     return JSON.stringify(full);
   }
@@ -133,7 +170,7 @@ export class RecommenderService {
     }
     const t = q.courseTable(courseId);
     if (!t) throw new HttpError(404, "not_found", `no Q-table for course ${courseId} yet (no learning events processed)`);
-    return { ...base, course_id: courseId, updates: t.updates, states: t.q };
+    return { ...base, course_id: courseId, updates: t.updates, ranking: this.engine.rankingWeights(courseId), states: t.q };
   }
 
   pendingEvents(): number {

@@ -1,3 +1,4 @@
+import { activitiesIn, moduleIdx, moduleOf, type Course } from "./course";
 import type { StateTuple } from "./qtable";
 
 // The six state dimensions (spec table), computed from a learner's record in one course.
@@ -27,14 +28,22 @@ export interface Learner {
   last: { a: number; m: number } | null;
   /** Last submission (for mapping grade items to activities): [cmid, time]. */
   lastSubmit: [number, number] | null;
+  /** The activity of the learner's latest module-level event (any kind: where they are). */
+  lastAct: number | null;
+  /** Per module: the learner's latest activity there (the "just done" of that module's answer). */
+  lastIn: Map<number, number>;
+  /** The latest moves [from, to], newest last (outcomes are credited to them). */
+  trace: Array<[number, number]>;
+  /** Every move this learner made: from → to → count (taken out of the course's counts if they turn out to be staff). */
+  moves: Map<number, Map<number, number>>;
 }
 
 export function newLearner(userId: number, courseId: number): Learner {
-  return { userId, courseId, cur: null, recent: [], done: new Set(), seen: new Set(), grades: new Map(), best: new Map(), last: null, lastSubmit: null };
+  return { userId, courseId, cur: null, recent: [], done: new Set(), seen: new Set(), grades: new Map(), best: new Map(), last: null, lastSubmit: null, lastAct: null, lastIn: new Map(), trace: [], moves: new Map() };
 }
 
 export function learnerToJson(l: Learner): string {
-  return JSON.stringify({ cur: l.cur, recent: l.recent, done: [...l.done], seen: [...l.seen], grades: [...l.grades], best: [...l.best], last: l.last, sub: l.lastSubmit });
+  return JSON.stringify({ cur: l.cur, recent: l.recent, done: [...l.done], seen: [...l.seen], grades: [...l.grades], best: [...l.best], last: l.last, sub: l.lastSubmit, la: l.lastAct, li: [...l.lastIn], tr: l.trace, mv: movesToJson(l.moves) });
 }
 
 export function learnerFromJson(userId: number, courseId: number, text: string): Learner {
@@ -50,7 +59,34 @@ export function learnerFromJson(userId: number, courseId: number, text: string):
     best: new Map(d.best ?? []),
     last: d.last ?? null,
     lastSubmit: d.sub ?? null,
+    lastAct: d.la ?? null,
+    lastIn: new Map(d.li ?? []),
+    trace: d.tr ?? [],
+    moves: movesFromJson(d.mv ?? []),
   };
+}
+
+/** Counts a move in the learner's own record. */
+export function countMove(l: Learner, from: number, to: number): void {
+  let m = l.moves.get(from);
+  if (!m) l.moves.set(from, (m = new Map()));
+  m.set(to, (m.get(to) ?? 0) + 1);
+}
+
+function movesToJson(moves: Map<number, Map<number, number>>): number[] {
+  const out: number[] = [];
+  for (const [from, m] of moves) for (const [to, n] of m) out.push(from, to, n);
+  return out;
+}
+
+function movesFromJson(flat: number[]): Map<number, Map<number, number>> {
+  const out = new Map<number, Map<number, number>>();
+  for (let i = 0; i + 2 < flat.length; i += 3) {
+    let m = out.get(flat[i]!);
+    if (!m) out.set(flat[i]!, (m = new Map()));
+    m.set(flat[i + 1]!, flat[i + 2]!);
+  }
+  return out;
 }
 
 export function pushRecent(l: Learner, code: number, time: number): void {
@@ -111,3 +147,30 @@ export function tupleToState(s: readonly number[]) {
 }
 
 export type { StateTuple };
+
+/** The learner's six-dimension state in module m of course c (spec table). */
+export function moduleState(l: Learner, c: Course, m: number, thresholds: readonly [number, number]): StateTuple {
+  const acts = activitiesIn(c, m);
+  let touched = 0;
+  let gsum = 0;
+  let gn = 0;
+  for (const a of acts) {
+    if (l.done.has(a.cmid) || l.seen.has(a.cmid)) touched++;
+    const g = l.grades.get(a.cmid);
+    if (g !== undefined) {
+      gsum += g;
+      gn++;
+    }
+  }
+  // Graded activities that are no longer in the structure still count for the module they were in.
+  if (gn === 0) {
+    for (const [cmid, g] of l.grades) {
+      const a = c.activities.get(cmid);
+      if (a && moduleOf(c, a) === m) {
+        gsum += g;
+        gn++;
+      }
+    }
+  }
+  return [level(l, thresholds), moduleIdx(c, m), progressBin(touched, acts.length), scoreBin(gsum, gn), phase(l), engagement(l)];
+}

@@ -2,9 +2,11 @@
 import { q } from "./api.js";
 import { badge, h, num, pct, replace, table, when } from "./dom.js";
 
-function limits(cfg) {
+function limits(cfg, st) {
   if (!cfg) return "—";
-  const rate = cfg.rate_limit ? (typeof cfg.rate_limit === "object" ? Object.entries(cfg.rate_limit).map(([k, v]) => `${k} ${v}`).join(", ") : String(cfg.rate_limit)) : "no rate limit";
+  // webhooks.subscribers[].max_rate (deliveries per second, 0 = none); health says when it is holding deliveries back.
+  const max = st?.max_rate ?? cfg.max_rate ?? 0;
+  const rate = max > 0 ? `at most ${max}/s${st?.rate_limited ? " (holding deliveries now)" : ""}` : "no rate limit";
   return `${rate} · ${cfg.concurrency} in flight · ${cfg.timeout_ms} ms timeout · up to ${cfg.retry?.max_attempts} attempts`;
 }
 
@@ -34,7 +36,7 @@ export const subscribersPage = {
           h("span", {}, h("strong", {}, m.name), h("br"), h("span", { class: "muted" }, m.id)),
           h("span", {}, status, off ? h("span", { class: "muted" }, " ", off.disabled_reason ?? off.inactive_reason ?? "") : null),
           st ? h("span", {}, badge(st.circuit), ` ${st.consecutive_failures} in a row`) : "—",
-          limits(cfgOf.get(m.id)),
+          limits(cfgOf.get(m.id), st),
           pct(m.success_rate),
           `${num(m.latency_ms.p50, 1)} / ${num(m.latency_ms.p95, 1)} / ${num(m.latency_ms.p99, 1)}`,
           `${num(m.delivered)} ok, ${num(m.failed)} failed, ${num(m.dead)} dead, ${num(m.pending)} waiting`,
