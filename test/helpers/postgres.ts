@@ -12,6 +12,9 @@ export interface PgCluster {
   dir: string;
   /** Stops the server the way a crash would (pg_ctl -m immediate: no checkpoint) and starts it again (WAL recovery). */
   crashAndRestart(): Promise<void>;
+  /** The same crash, without the restart (call start() to bring it back). */
+  crash(): Promise<void>;
+  start(): Promise<void>;
   /** A fresh database on this cluster, for one test's isolation. */
   createDatabase(name: string): Promise<string>;
   stop(): Promise<void>;
@@ -90,6 +93,12 @@ export async function startPgCluster(): Promise<PgCluster> {
     dir,
     async crashAndRestart() {
       run([join(found.bin, "pg_ctl"), "-D", data, "-m", "immediate", "-w", "stop"]);
+      start();
+    },
+    async crash() {
+      run([join(found.bin, "pg_ctl"), "-D", data, "-m", "immediate", "-w", "stop"]);
+    },
+    async start() {
       start();
     },
     async createDatabase(name: string) {
