@@ -95,6 +95,20 @@ export function authorize(mode: AuthMode, config: () => TokenSources, request: R
 }
 
 /**
+ * A body that could not be read as JSON (400 malformed, 415 wrong type, 422 past the nesting or
+ * integer limits), held back until the credentials were checked: an unauthenticated caller always
+ * learns 401 first. 413 is not held back: reading stops at the limit either way.
+ */
+export class DeferredBodyError {
+  constructor(readonly error: HttpError) {}
+}
+
+export function deferBodyError(err: unknown): never | DeferredBodyError {
+  if (err instanceof HttpError && err.status !== 413) return new DeferredBodyError(err);
+  throw err;
+}
+
+/**
  * The `auth` route option: `{ auth: "api" }` checks credentials before the schema is validated and
  * the handler runs (Elysia's transform step, right after the body is read), and documents the
  * route's security in /openapi.json.
@@ -103,7 +117,8 @@ export function authMacro(config: () => TokenSources) {
   return new Elysia({ name: "ferry-auth" }).macro({
     auth: (mode: AuthMode) => ({
       transform({ request, body }: { request: Request; body: unknown }) {
-        authorize(mode, config, request, body);
+        authorize(mode, config, request, body instanceof DeferredBodyError ? null : body);
+        if (body instanceof DeferredBodyError) throw body.error;
       },
       detail: { security: security(mode) },
     }),

@@ -3,7 +3,7 @@ import type { Logger } from "pino";
 import { z } from "zod";
 import type { Config } from "../config/schema";
 import { storageFailure } from "../store/errors";
-import { authMacro } from "./auth";
+import { authMacro, deferBodyError } from "./auth";
 import { errorResponse, HttpError, tooLarge, validate } from "./errors";
 import { checkJsonLimits } from "./limits";
 
@@ -72,7 +72,7 @@ export const JSON_BODY = "ferryJson";
 
 /** Registers the JSON body parser under JSON_BODY; each controller uses it (with the auth macro). */
 export function jsonBodyParser(bodyLimit: () => number) {
-  return new Elysia({ name: "ferry-json-body" }).parser(JSON_BODY, ({ request, contentType }) => readJson(request, bodyLimit(), contentType || null));
+  return new Elysia({ name: "ferry-json-body" }).parser(JSON_BODY, ({ request, contentType }) => readJson(request, bodyLimit(), contentType || null).catch(deferBodyError));
 }
 
 export interface HttpPluginOptions {

@@ -172,3 +172,29 @@ describe("finding 11: limits", () => {
     expect(fine.status).toBe(202);
   });
 });
+
+describe("credentials come first", () => {
+  // An outsider without a token learns 401, whatever the body: nothing about parsing or validation.
+  const routes: Array<[string, string]> = [
+    ["/api/v1/events", "api"],
+    ["/webhook/moodle-events", "moodle"],
+    ["/api/v1/jobs", "api"],
+    ["/api/v1/events/moodle/user_created", "moodle"],
+  ];
+  const bodies: Array<[string, string, number]> = [
+    ["text/plain", "x", 415],
+    ["application/json", "{not json", 400],
+    ["application/json", "[".repeat(200) + "]".repeat(200), 422],
+  ];
+  for (const [path, kind] of routes) {
+    test(`${path}: 401 without a token for a bad body; with one, the body's own error`, async () => {
+      for (const [type, body, status] of bodies) {
+        const anon = await fetch(ferry.url + path, { method: "POST", headers: { "content-type": type }, body });
+        expect([path, type, anon.status, (await anon.json() as any).error.code]).toEqual([path, type, 401, "unauthorized"]);
+        const token = kind === "api" ? { authorization: `Bearer ${API}` } : { "x-moodle-token": MOODLE };
+        const authed = await fetch(ferry.url + path, { method: "POST", headers: { "content-type": type, ...token }, body });
+        expect([path, type, authed.status]).toEqual([path, type, status]);
+      }
+    });
+  }
+});
