@@ -26,14 +26,16 @@ async function enqueueRate(d: StoreDriver): Promise<number> {
   return acked / ((performance.now() - started) / 1000);
 }
 
-async function claimCompleteRate(d: StoreDriver): Promise<number> {
+/** 4 workers in all, spread over the given drivers (one driver per "node"). */
+async function claimCompleteRate(d: StoreDriver, nodes: StoreDriver[] = [d]): Promise<number> {
   const N = 40_000;
   for (let i = 0; i < N; i += 1000) await d.enqueue(Array.from({ length: 1000 }, (_, j) => ({ kind: "bench.work", payload: { i: i + j } })), 5, 0);
   let done = 0;
   const started = performance.now();
   const until = started + SECONDS * 1000;
   await Promise.all(
-    Array.from({ length: 4 }, async () => {
+    Array.from({ length: 4 }, async (_, w) => {
+      const d = nodes[w % nodes.length]!;
       while (performance.now() < until) {
         const { jobs } = await d.claim("bench.work", 100, 30_000, Date.now());
         if (!jobs.length) return;
@@ -62,9 +64,16 @@ export async function run(h: BenchHarness): Promise<BenchRow[]> {
     const pEnq = await enqueueRate(pg);
     const pWork = await claimCompleteRate(pg);
     await pg.close();
+    // Two nodes: two drivers (pools, group commits, LISTEN connections), two workers each. In one
+    // process on 2 shared cores with the server, so this shows the coordination overhead, not scale.
+    const n1 = await openDriver({ driver: "postgres", url: cluster.url, schema: "bench2", pool: 5, nodeId: "n1" });
+    const n2 = await openDriver({ driver: "postgres", url: cluster.url, schema: "bench2", pool: 5, nodeId: "n2" });
+    const p2Work = await claimCompleteRate(n1, [n1, n2]);
+    await Promise.all([n1.close(), n2.close()]);
     rows.push(
       { scenario: "storage postgres", target: "enqueue, 64 concurrent, each acked after COMMIT (synchronous_commit on)", rate: pEnq, unit: "jobs/s", ratio: pEnq / sEnq, goal: "≥ 0.5× SQLite" },
       { scenario: "storage postgres", target: "claim+complete, 4 workers, batch 100 (SKIP LOCKED, unnest)", rate: pWork, unit: "jobs/s", ratio: pWork / sWork, goal: "≥ 0.5× SQLite" },
+      { scenario: "storage postgres ×2", target: "claim+complete, 2 nodes × 2 workers (one process), batch 100", rate: p2Work, unit: "jobs/s", ratio: p2Work / sWork, note: `${(p2Work / pWork).toFixed(2)}× one node` },
     );
   } finally {
     await cluster.stop();
