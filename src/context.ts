@@ -8,6 +8,8 @@ import type { Metrics } from "./http/metrics";
 import type { Clock, Queue } from "./queue";
 import type { Scheduler } from "./scheduler";
 import type { Store } from "./store/db";
+import type { ClusterStatus } from "./cluster/membership";
+import type { ShardOwner } from "./cluster/shards";
 
 /** What a feature module may contribute to GET /health (a section under its name). */
 export type HealthSection = () => { ok?: boolean } & Record<string, unknown>;
@@ -46,6 +48,14 @@ export interface DeliveryBacklog {
   failed_total: number;
 }
 
+/** This node in the cluster (alone on SQLite: it owns every shard, at epoch 0). */
+export interface ClusterContext {
+  nodeId: string;
+  /** Course shards: shardOfCourse(courseId, n) → shards.epochOf(shard) is non-null where this node may keep that course's state. */
+  shards: ShardOwner;
+  status(): ClusterStatus;
+}
+
 /** Everything a feature module gets: shared services, never Elysia's request context. */
 export interface AppContext {
   version: string;
@@ -60,6 +70,7 @@ export interface AppContext {
   log: Logger;
   clock: Clock;
   capabilities: Capabilities;
+  cluster: ClusterContext;
   addHealth(name: string, section: HealthSection): void;
   onReload(listener: (next: Config, previous: Config) => void): void;
   onShutdown(task: () => unknown): void;

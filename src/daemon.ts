@@ -82,6 +82,18 @@ export class Daemon {
     const early = { config };
     const shutdownTasks: Array<() => unknown> = [];
     const reloadListeners: Array<(next: Config, prev: Config) => void> = [];
+    // The node id from the configured port (with port 0: the pid), so features get it before the server listens.
+    const nodeId = nodeIdOf(config);
+    const shards = new ShardOwner(driver, { nodeId, shards: config.cluster.shards, ttlMs: config.cluster.leader_ttl, clock, log: log.child({ component: "shards" }) });
+    const membership = new Membership(driver, {
+      nodeId,
+      shards,
+      heartbeatMs: config.cluster.heartbeat,
+      ttlMs: config.cluster.leader_ttl,
+      clock,
+      log: log.child({ component: "cluster" }),
+      info: () => ({ url: daemon.url, version: VERSION }),
+    });
     const ctx: AppContext = {
       version: VERSION,
       startedAt: Date.now(),
@@ -95,6 +107,7 @@ export class Daemon {
       log,
       clock,
       capabilities: {},
+      cluster: { nodeId, shards, status: () => membership.status() },
       addHealth: (name, section) => health.add(name, section),
       onReload: (l) => void reloadListeners.push(l),
       onShutdown: (t) => void shutdownTasks.push(t),
@@ -122,17 +135,6 @@ export class Daemon {
     }
     for (const m of modules) m.start?.();
     queue.start();
-    const nodeId = nodeIdOf(config, daemon.port);
-    const shards = new ShardOwner(driver, { nodeId, shards: config.cluster.shards, ttlMs: config.cluster.leader_ttl, clock, log: log.child({ component: "shards" }) });
-    const membership = new Membership(driver, {
-      nodeId,
-      shards,
-      heartbeatMs: config.cluster.heartbeat,
-      ttlMs: config.cluster.leader_ttl,
-      clock,
-      log: log.child({ component: "cluster" }),
-      info: () => ({ url: daemon.url, version: VERSION }),
-    });
     await membership.start();
     scheduler.setLeaderGate(() => membership.isLeader);
     // First in the shutdown tasks: the leader row is handed over before anything else stops.

@@ -88,6 +88,9 @@ describe("a real ferry on SQLite", () => {
       const health = (await (await f.request("GET", "/health")).json()) as Record<string, any>;
       expect(health.cluster).toMatchObject({ ok: true, driver: "sqlite", node_id: "vm-1", leader: "vm-1", is_leader: true, peers: ["vm-1"] });
       expect(health.cluster.owned_shards.length).toBe(64); // alone on SQLite: every shard
+      // Features reach the same through their context.
+      expect(f.daemon.ctx.cluster.nodeId).toBe("vm-1");
+      expect(f.daemon.ctx.cluster.shards.epochOf(17)).toBe(0);
       expect(health.status).toBe("ok");
       const metrics = await (await f.request("GET", "/metrics")).text();
       expect(metrics).toContain('ferry_cluster_is_leader{driver="sqlite",node="vm-1"} 1');
