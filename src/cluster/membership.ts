@@ -98,6 +98,7 @@ export class Membership {
       // Cannot prove we still lead: stop acting as leader until a renewal succeeds.
       if (this.leading) this.options.log.warn({ err, node: nodeId }, "leader renewal failed; stepping down");
       this.leading = false;
+      this.options.shards?.dropAll();
       this.error = (err as Error).message;
     }
   }

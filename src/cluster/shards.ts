@@ -73,8 +73,13 @@ export class ShardOwner {
       }
     } catch (err) {
       this.options.log.warn({ err, node: nodeId }, "renewing shard leases failed; dropping every shard until the next heartbeat");
-      for (const [s] of this.owned) this.lose(s);
+      this.dropAll();
     }
+  }
+
+  /** The heartbeat failed: without a renewed lease, nothing of any shard may be written. */
+  dropAll(): void {
+    for (const [s] of this.owned) this.lose(s);
   }
 
   private lose(shard: number): void {

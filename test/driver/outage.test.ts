@@ -2,6 +2,9 @@
 // Retry-After for a route, never a 500) and nothing is acknowledged; once the server is back the
 // same driver writes again and LISTEN is re-established, so other nodes' enqueues wake it again.
 import { afterAll, afterEach, expect, test } from "bun:test";
+import pino from "pino";
+import { Membership } from "../../src/cluster/membership";
+import { ShardOwner } from "../../src/cluster/shards";
 import { StoreUnavailableError } from "../../src/store/errors";
 import type { PostgresDriver } from "../../src/store/driver/postgres";
 import { waitFor } from "../helpers/ferry";
@@ -54,4 +57,34 @@ const pg = targets.find((t) => t.name === "postgres")!;
   )) as Error | null;
   expect(driver).not.toBeNull();
   expect(String(driver!.message)).toMatch(/ECONNREFUSED|connect/i);
+});
+
+(pgReason ? test.skip : test)("a leader that cannot renew steps down and drops its shards at once; it leads again once the database is back", async () => {
+  const cluster = (await startCluster())!;
+  const { driver } = await pg.fresh();
+  const log = pino({ level: "silent" });
+  const clock = { now: () => Date.now() };
+  const shards = new ShardOwner(driver, { nodeId: "a", shards: 8, ttlMs: 3000, clock, log });
+  const m = new Membership(driver, { nodeId: "a", heartbeatMs: 60_000, ttlMs: 3000, clock, log, shards });
+  await m.start();
+  expect([m.isLeader, shards.ownedShards().length]).toEqual([true, 8]);
+  await cluster.crash();
+  try {
+    await m.beat();
+    expect(m.isLeader).toBe(false);
+    expect(m.status().error).toBeTruthy();
+    // The shards were not renewed either: a takeover by another node after the TTL must not
+    // meet a node that still believes it owns them.
+    expect(shards.ownedShards()).toEqual([]);
+    expect(shards.epochOf(3)).toBeNull();
+  } finally {
+    await cluster.start();
+  }
+  await waitFor(async () => {
+    await m.beat();
+    return m.isLeader;
+  }, 15_000, "leader again");
+  expect(shards.ownedShards().length).toBe(8);
+  expect(m.status().error).toBeUndefined();
+  await m.stop();
 });
