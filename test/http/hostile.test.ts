@@ -191,7 +191,7 @@ describe("credentials come first", () => {
       for (const [type, body, status] of bodies) {
         const anon = await fetch(ferry.url + path, { method: "POST", headers: { "content-type": type }, body });
         expect([path, type, anon.status, (await anon.json() as any).error.code]).toEqual([path, type, 401, "unauthorized"]);
-        const token = kind === "api" ? { authorization: `Bearer ${API}` } : { "x-moodle-token": MOODLE };
+        const token: Record<string, string> = kind === "api" ? { authorization: `Bearer ${API}` } : { "x-moodle-token": MOODLE };
         const authed = await fetch(ferry.url + path, { method: "POST", headers: { "content-type": type, ...token }, body });
         expect([path, type, authed.status]).toEqual([path, type, status]);
       }
