@@ -82,5 +82,3 @@ export interface FeatureModule {
   routes?: AnyElysia;
   start?(): void;
 }
-
-export type FeatureFactory = (ctx: AppContext) => FeatureModule;

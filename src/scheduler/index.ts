@@ -14,6 +14,10 @@ export interface ServiceStatus {
   name: string;
   pattern: string;
   running: boolean;
+  /** Runs only on the cluster's leader. */
+  leader_only: boolean;
+  /** Scheduled runs skipped because another node leads. */
+  skipped: number;
   /** False when the most recent run failed. */
   ok: boolean;
   runs: number;
@@ -28,6 +32,7 @@ interface Entry {
   service: MaintenanceService;
   cron: Cron | null;
   runs: number;
+  skipped: number;
   lastRunAt: number | null;
   lastDurationMs: number | null;
   lastError: string | null;
@@ -55,7 +60,7 @@ export class Scheduler {
     if (this.entries.has(service.name)) throw new Error(`maintenance service ${service.name} added twice`);
     // Validate the pattern now so a bad one fails at start-up, not silently later.
     new Cron(service.pattern, { paused: true }).stop();
-    const entry: Entry = { service, cron: null, runs: 0, lastRunAt: null, lastDurationMs: null, lastError: null, lastErrorAt: null };
+    const entry: Entry = { service, cron: null, runs: 0, skipped: 0, lastRunAt: null, lastDurationMs: null, lastError: null, lastErrorAt: null };
     this.entries.set(service.name, entry);
     if (this.started) this.startEntry(entry);
   }
@@ -85,6 +90,8 @@ export class Scheduler {
       name: e.service.name,
       pattern: e.service.pattern,
       running: e.cron !== null,
+      leader_only: e.service.leaderOnly ?? false,
+      skipped: e.skipped,
       ok: e.lastErrorAt === null || (e.lastRunAt !== null && e.lastErrorAt < e.lastRunAt),
       runs: e.runs,
       last_run_at: e.lastRunAt ? new Date(e.lastRunAt).toISOString() : null,
@@ -98,7 +105,7 @@ export class Scheduler {
   private startEntry(e: Entry): void {
     if (e.cron) return;
     e.cron = new Cron(e.service.pattern, { protect: true, unref: true }, () => {
-      if (e.service.leaderOnly && !this.isLeader()) return; // another node runs it
+      if (e.service.leaderOnly && !this.isLeader()) return void e.skipped++; // another node runs it
       return this.execute(e);
     });
   }

@@ -59,6 +59,8 @@ describe("two nodes on one PostgreSQL", () => {
     try {
       await waitFor(() => runs.length >= 2, 5000, "two ticks");
       expect(new Set(runs)).toEqual(new Set(["a"]));
+      expect(schedulers[1]!.status()[0]).toMatchObject({ name: "cleanup", leader_only: true, runs: 0 });
+      expect(schedulers[1]!.status()[0]!.skipped).toBeGreaterThanOrEqual(2); // b skipped the ticks a ran
 
       // a freezes (no more heartbeats, no resignation: a crash); b takes over after the TTL.
       clock.advance(2000);
