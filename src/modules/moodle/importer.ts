@@ -42,6 +42,27 @@ export function* readLogs(path: string, batchSize: number, onProgress?: (bytes: 
     if (v && Array.isArray(v.logs)) for (const l of v.logs) out.push(l);
     else out.push(v);
   };
+  // In a function of its own: its locals (the chunk's CSV fields, 21 strings a row) die when it
+  // returns, instead of staying reachable from the suspended generator while the chunk is
+  // processed (a full GC per chunk then had to trace the whole chunk twice, ~0.5 s each).
+  const fromCsvText = (text: string, end: boolean) => {
+    csv.push(text);
+    if (end) csv.end();
+    const rows = csv.take();
+    const lines = csv.takeRaw();
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i]!;
+      if (!header) {
+        header = row.map((h) => h.trim());
+        keepLine = isLogstoreHeader(header);
+        continue;
+      }
+      const log = csvRowToLog(header, row);
+      // The standard export's line is the raw copy as received (no JSON re-serialisation).
+      if (keepLine) (log as { [RAW_TEXT]?: string })[RAW_TEXT] = lines[i]!;
+      out.push(log);
+    }
+  };
   try {
     for (;;) {
       const n = readSync(fd, buf, 0, buf.length, null);
@@ -49,22 +70,7 @@ export function* readLogs(path: string, batchSize: number, onProgress?: (bytes: 
       bytes += n;
       format ??= detectFormat(path, text);
       if (format === "csv") {
-        csv.push(text);
-        if (n === 0) csv.end();
-        const rows = csv.take();
-        const lines = csv.takeRaw();
-        for (let i = 0; i < rows.length; i++) {
-          const row = rows[i]!;
-          if (!header) {
-            header = row.map((h) => h.trim());
-            keepLine = isLogstoreHeader(header);
-            continue;
-          }
-          const log = csvRowToLog(header, row);
-          // The standard export's line is the raw copy as received (no JSON re-serialisation).
-          if (keepLine) (log as { [RAW_TEXT]?: string })[RAW_TEXT] = lines[i]!;
-          out.push(log);
-        }
+        fromCsvText(text, n === 0);
       } else {
         pending += text;
         const lines = pending.split("\n");
@@ -73,14 +79,20 @@ export function* readLogs(path: string, batchSize: number, onProgress?: (bytes: 
         // A line without an end would otherwise be held whole, however big the file.
         if (pending.length > MAX_CSV_ROW) throw new InputLineError(lineNo + 1, `the line is longer than ${MAX_CSV_ROW} characters`);
       }
+      // The chunk leaves `out` before it is yielded, so the generator holds none of it meanwhile.
       while (out.length >= batchSize) {
-        yield out.slice(0, batchSize);
-        out = out.slice(batchSize);
+        const chunk = out.length === batchSize ? out : out.slice(0, batchSize);
+        out = out.length === batchSize ? [] : out.slice(batchSize);
+        yield chunk;
       }
       onProgress?.(bytes);
       if (n === 0) break;
     }
-    if (out.length) yield out;
+    if (out.length) {
+      const chunk = out;
+      out = [];
+      yield chunk;
+    }
   } finally {
     closeSync(fd);
   }
