@@ -17,7 +17,7 @@ export function createWebhooksModule(ctx: AppContext): FeatureModule {
   const service = new WebhooksService(ctx, engine);
   engines.set(ctx, { engine, service });
   ctx.capabilities.webhooks = { deliveriesInWindow: (q) => service.deliveriesInWindow(q), backlog: () => service.backlog() };
-  ctx.bus.addPersister((db, event) => engine.persist(db, event));
+  ctx.bus.addPersister((db, events) => engine.persist(db, events));
   ctx.onReload((next) => engine.applyConfig(next));
   ctx.addHealth("webhooks", () => service.healthSection());
   ctx.metrics.addCollector(() => service.prometheus());

@@ -61,8 +61,22 @@ export interface DeliveryUpdate {
   next_attempt_at: number | null;
 }
 
-export function insertEvent(db: Db, id: string, name: string, envelope: string, now: number): boolean {
-  return prepared(db, "INSERT INTO events (id, name, envelope, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING").run(id, name, envelope, now).changes === 1;
+const EVENT_CHUNK = 64;
+const eventSqls: string[] = [];
+const eventSql = (n: number) =>
+  (eventSqls[n] ??=
+  "INSERT INTO events (id, name, envelope, created_at) VALUES " + Array.from({ length: n }, () => "(?, ?, ?, ?)").join(", ") + " ON CONFLICT (id) DO NOTHING RETURNING id");
+
+/** The events of a batch of publishes: one multi-row INSERT per 64; returns the ids that were new (a known id is skipped). */
+export function insertEvents(db: Db, events: Array<{ id: string; name: string; envelope: string }>, now: number): Set<string> {
+  const created = new Set<string>();
+  for (let i = 0; i < events.length; i += EVENT_CHUNK) {
+    const chunk = events.slice(i, i + EVENT_CHUNK);
+    const params: unknown[] = [];
+    for (const e of chunk) params.push(e.id, e.name, e.envelope, now);
+    for (const id of prepared<unknown[], string>(db, eventSql(chunk.length)).pluck().all(...params)) created.add(id);
+  }
+  return created;
 }
 
 const INSERT_CHUNK = 32;
