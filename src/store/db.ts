@@ -37,16 +37,16 @@ interface CommittedWrite {
 
 /**
  * The SQLite store. Writes go through `write()`: every write queued during one event-loop turn
- * (or, with durability "full", during one WAL sync) runs in one transaction (each in its own savepoint, so one failing write does not sink the
- * others), and each promise settles only after that transaction is on disk — that is what lets a
- * route answer 2xx.
+ * (with durability "full": during one WAL sync) runs in one transaction (each in its own
+ * savepoint, so one failing write does not sink the others), and each promise settles only after
+ * that transaction is on disk — that is what lets a route answer 2xx.
  *
  * Durability "full" without blocking the event loop: SQLite commits with synchronous=NORMAL (the
  * WAL frames are written, not fsync'd), then ferry fdatasyncs the WAL file on libuv's thread
  * pool and settles the batch when that returns. Writes queued while a sync is in flight commit
  * together, in one transaction, when it returns (classic group commit: one commit and one sync
- * per round, not a commit per event-loop turn). SQLite itself still syncs the WAL before every checkpoint (NORMAL in WAL mode), so
- * the database file is never ahead of a synced WAL.
+ * per round, not a commit per event-loop turn). SQLite itself still syncs the WAL before every
+ * checkpoint (NORMAL in WAL mode), so the database file is never ahead of a synced WAL.
  */
 export class Store {
   readonly db: Db;
