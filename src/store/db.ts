@@ -37,16 +37,15 @@ interface CommittedWrite {
 
 /**
  * The SQLite store. Writes go through `write()`: every write queued during one event-loop turn
- * (with durability "full": during one WAL sync) runs in one transaction (each in its own
- * savepoint, so one failing write does not sink the others), and each promise settles only after
- * that transaction is on disk — that is what lets a route answer 2xx.
+ * runs in one transaction (each in its own savepoint, so one failing write does not sink the
+ * others), and each promise settles only after that transaction is on disk — that is what lets a
+ * route answer 2xx.
  *
  * Durability "full" without blocking the event loop: SQLite commits with synchronous=NORMAL (the
  * WAL frames are written, not fsync'd), then ferry fdatasyncs the WAL file on libuv's thread
- * pool and settles the batch when that returns. Writes queued while a sync is in flight commit
- * together, in one transaction, when it returns (classic group commit: one commit and one sync
- * per round, not a commit per event-loop turn). SQLite itself still syncs the WAL before every
- * checkpoint (NORMAL in WAL mode), so the database file is never ahead of a synced WAL.
+ * pool and settles the batch when that returns. Batches committed while a sync is in flight share
+ * the next one. SQLite itself still syncs the WAL before every checkpoint (NORMAL in WAL mode), so
+ * the database file is never ahead of a synced WAL.
  */
 export class Store {
   readonly db: Db;
@@ -154,9 +153,7 @@ export class Store {
     if (this.lost) return Promise.reject(new StoreUnavailableError("missing", this.lost));
     return new Promise<T>((resolve, reject) => {
       this.pending.push({ fn, resolve: resolve as (v: unknown) => void, reject });
-      // While a WAL sync is in flight nothing committed now could be acknowledged before the next
-      // sync anyway: writes wait and commit together when it returns (fewer, larger transactions).
-      if (!this.scheduled && !this.syncing) {
+      if (!this.scheduled) {
         this.scheduled = true;
         setImmediate(() => this.flush());
       }
@@ -265,8 +262,6 @@ export class Store {
       }
       if (error) this.fail(groups, error);
       else this.settle(groups);
-      // Commits what queued up during the sync, then syncs whatever was committed meanwhile.
-      if (this.pending.length && !this.scheduled) this.flush();
       this.sync();
     });
   }
