@@ -26,8 +26,11 @@ export interface PublishInput<D = unknown> {
 }
 
 export type EventHook = (event: EventEnvelope) => unknown;
-/** Stores an event (and its deliveries) inside the publisher's transaction; returns false if the id was seen before. */
-export type EventPersister = (db: Db, event: EventEnvelope) => boolean;
+/**
+ * Stores events (and their deliveries) inside the publisher's transaction, many at a time (set-based
+ * writes); for each event, false if its id was seen before (or earlier in the same list).
+ */
+export type EventPersister = (db: Db, events: EventEnvelope[]) => boolean[];
 
 /**
  * The event bus. `publish` runs inside the publisher's write (store.write / writeNow), so an event
@@ -61,7 +64,12 @@ export class EventBus {
 
   /** Publishes inside the caller's transaction. Returns the envelope, or null when the id was already published. */
   publish<D>(db: Db, input: PublishInput<D>): EventEnvelope<D> | null {
-    const event: EventEnvelope<D> = {
+    return this.publishMany(db, [input])[0]!;
+  }
+
+  /** Publishes several events inside the caller's transaction (one set-based write per persister); null where the id was already published. */
+  publishMany<D>(db: Db, inputs: PublishInput<D>[]): Array<EventEnvelope<D> | null> {
+    const events = inputs.map((input): EventEnvelope<D> => ({
       name: input.name,
       context: {
         tenantId: input.context?.tenantId ?? null,
@@ -71,11 +79,19 @@ export class EventBus {
       data: input.data,
       timestamp: input.timestamp ?? new Date().toISOString(),
       id: input.id ?? `evt_${Bun.randomUUIDv7()}`,
-    };
-    for (const p of this.persisters) if (!p(db, event)) return null;
+    }));
+    let out: Array<EventEnvelope<D> | null> = events;
+    for (const p of this.persisters) {
+      const live = out.filter((e): e is EventEnvelope<D> => e !== null);
+      if (live.length === 0) break;
+      const stored = p(db, live);
+      let i = 0;
+      out = out.map((e) => (e === null ? null : stored[i++] ? e : null));
+    }
+    const created = out.filter((e): e is EventEnvelope<D> => e !== null);
     // Hooks run once the publisher's write is on disk; if that write rolls back, they never run.
-    this.store.afterCommit(() => void this.runHooks(event));
-    return event;
+    if (created.length) this.store.afterCommit(() => this.hooks.length && created.forEach((e) => void this.runHooks(e)));
+    return out;
   }
 
   private async runHooks(event: EventEnvelope): Promise<void> {

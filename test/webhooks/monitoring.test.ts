@@ -92,17 +92,31 @@ describe("monitoring, circuit breaker, config reload, retention", () => {
     expect((await get(f, "/api/v1/plugins")).active_count).toBe(2);
   });
 
-  test("retention prunes delivered deliveries (and their attempts) but keeps failed ones", async () => {
+  test("retention prunes delivered deliveries (and their attempts) but keeps failed ones, and the events they reference", async () => {
     const clock = new ManualClock();
     const ok = await fake();
     const bad = await fake({ reply: { status: 400 } });
-    const f = await ferry([sub("ok", ok.url), sub("bad", bad.url)], { clock });
-    for (let i = 0; i < 3; i++) await publish(f, { id: `r${i}`, name: "attempt.started", data: {} });
-    await waitFor(() => f.daemon.store.db.prepare("SELECT count(*) FROM webhook_deliveries WHERE status IN ('delivered','failed')").pluck().get() === 6);
+    const f = await ferry([sub("ok", ok.url), sub("bad", bad.url, { events: ["attempt.started"] })], { clock });
+    for (let i = 0; i < 3; i++) await publish(f, { id: `r${i}`, name: "attempt.started", data: { i } });
+    // Only "ok" gets this one: once its delivery is pruned nothing references the event.
+    await publish(f, { id: "r-ok-only", name: "attempt.submitted", data: {} });
+    await waitFor(() => f.daemon.store.db.prepare("SELECT count(*) FROM webhook_deliveries WHERE status IN ('delivered','failed')").pluck().get() === 7);
     clock.advance(8 * 86_400_000);
     await f.daemon.ctx.scheduler.runNow("webhooks.pruner");
-    const left = f.daemon.store.db.prepare("SELECT status, count(*) AS n FROM webhook_deliveries GROUP BY status").all();
+    const db = f.daemon.store.db;
+    const left = db.prepare("SELECT status, count(*) AS n FROM webhook_deliveries GROUP BY status").all();
     expect(left).toEqual([{ status: "failed", n: 3 }]);
-    expect(f.daemon.store.db.prepare("SELECT count(*) FROM webhook_attempts").pluck().get()).toBe(3);
+    expect(db.prepare("SELECT count(*) FROM webhook_attempts").pluck().get()).toBe(3);
+    // A delivery's body is its event's envelope (stored once): events still referenced are kept.
+    expect(db.prepare("SELECT id FROM events ORDER BY id").pluck().all()).toEqual(["r0", "r1", "r2"]);
+    expect(db.prepare("SELECT count(*) FROM webhook_deliveries WHERE body IS NOT NULL").pluck().get()).toBe(0);
+    const failed = deliveryIds(f, "r1")[0]!;
+    expect((await delivery(f, failed)).payload).toMatchObject({ id: "r1", name: "attempt.started", data: { i: 1 } });
+    // Replayed after the prune: the same body bytes as the first attempt.
+    const sent = () => bad.requests.filter((r) => r.headers["x-event-id"] === "r1");
+    expect(sent()).toHaveLength(1);
+    expect((await f.request("POST", `/api/v1/deliveries/${failed}/retry`, { token: TOKEN })).status).toBe(202);
+    await waitFor(() => sent().length === 2);
+    expect(sent()[1]!.body).toBe(sent()[0]!.body);
   });
 });

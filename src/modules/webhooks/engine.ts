@@ -182,20 +182,30 @@ export class WebhookEngine {
     return list;
   }
 
-  /** The bus persister: stores the event and its deliveries in the publisher's transaction. False when the id is known. */
-  persist(db: Db, event: EventEnvelope): boolean {
-    const body = JSON.stringify(event);
+  /**
+   * The bus persister: stores a batch of events and their deliveries in the publisher's
+   * transaction (one multi-row INSERT for the events, one for all their deliveries). False for an
+   * id that is known (or came earlier in the batch).
+   */
+  persist(db: Db, events: EventEnvelope[]): boolean[] {
     const now = this.ctx.clock.now();
-    if (!sql.insertEvent(db, event.id, event.name, body, now)) return false;
-    // Operational events about a subscriber never go back to that subscriber (no feedback loop).
-    const about = (event.data as { subscriber_id?: unknown } | null)?.subscriber_id;
+    const stored = events.map((e) => ({ id: e.id, name: e.name, envelope: JSON.stringify(e) }));
+    const created = sql.insertEvents(db, stored, now);
     const rows: sql.NewDelivery[] = [];
-    for (const t of this.matching(event.name)) {
-      if (about !== undefined && t.id === about) continue;
-      rows.push({ id: `msg_${Bun.randomUUIDv7()}`, event_id: event.id, event_name: event.name, subscriber_id: t.id, url: null, body, max_attempts: t.maxAttempts });
-    }
+    const out = events.map((event, i) => {
+      // delete: a second event with the same id in this batch is a repeat, not a new event.
+      if (!created.delete(event.id)) return false;
+      const body = stored[i]!.envelope;
+      // Operational events about a subscriber never go back to that subscriber (no feedback loop).
+      const about = (event.data as { subscriber_id?: unknown } | null)?.subscriber_id;
+      for (const t of this.matching(event.name)) {
+        if (about !== undefined && t.id === about) continue;
+        rows.push({ id: `msg_${Bun.randomUUIDv7()}`, event_id: event.id, event_name: event.name, subscriber_id: t.id, url: null, body, max_attempts: t.maxAttempts });
+      }
+      return true;
+    });
     this.insert(db, rows, now);
-    return true;
+    return out;
   }
 
   /** A job's completion webhook: one delivery of the jobs target, in the caller's transaction. */

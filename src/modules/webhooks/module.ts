@@ -14,7 +14,7 @@ export function createWebhooksModule(ctx: AppContext): WebhooksModule {
   engine.init();
   const service = new WebhooksService(ctx, engine);
   ctx.capabilities.webhooks = { deliveriesInWindow: (q) => service.deliveriesInWindow(q), backlog: () => service.backlog() };
-  ctx.bus.addPersister((db, event) => engine.persist(db, event));
+  ctx.bus.addPersister((db, events) => engine.persist(db, events));
   ctx.onReload((next) => engine.applyConfig(next));
   ctx.addHealth("webhooks", () => service.healthSection());
   ctx.metrics.addCollector(() => service.prometheus());

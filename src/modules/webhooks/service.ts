@@ -5,6 +5,7 @@ import { family } from "../../http/metrics";
 import { displayUrl } from "../../config/mask";
 import { JOBS_TARGET, type WebhookEngine } from "./engine";
 import { deliveriesInWindow, type DeliveryListFilter } from "./listing";
+import { PublishBatcher } from "./publisher";
 import * as sql from "./sql";
 
 const HOUR = 3_600_000;
@@ -30,16 +31,19 @@ interface Counts {
 
 /** Publishing, monitoring and replay for the webhooks routes (no Elysia in here). */
 export class WebhooksService {
+  private publisher: PublishBatcher;
+
   constructor(
     private ctx: AppContext,
     private engine: WebhookEngine,
-  ) {}
+  ) {
+    this.publisher = new PublishBatcher(ctx);
+  }
 
   /** Stores the event and its deliveries; an id seen before is answered the same way without a second fan-out. */
   async publish(input: PublishInput): Promise<{ id: string; created: boolean }> {
     const id = input.id ?? `evt_${Bun.randomUUIDv7()}`;
-    const event = await this.ctx.store.write((db) => this.ctx.bus.publish(db, { ...input, id }));
-    return { id, created: event !== null };
+    return { id, created: await this.publisher.publish({ ...input, id }) };
   }
 
   plugins() {

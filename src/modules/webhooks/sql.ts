@@ -9,6 +9,7 @@ export interface DeliveryRow {
   event_name: string;
   subscriber_id: string;
   url: string | null;
+  /** The body bytes sent; for an event's delivery they are its events.envelope (stored once, see getDelivery). */
   body: string;
   status: "pending" | "retrying" | "delivered" | "failed" | "dead";
   attempts: number;
@@ -44,6 +45,7 @@ export interface NewDelivery {
   event_name: string;
   subscriber_id: string;
   url: string | null;
+  /** An event's delivery stores no copy: its body is the event's envelope (events row of event_id). */
   body: string;
   max_attempts: number;
   /** Inserted already leased (handed to the engine in memory). */
@@ -61,8 +63,22 @@ export interface DeliveryUpdate {
   next_attempt_at: number | null;
 }
 
-export function insertEvent(db: Db, id: string, name: string, envelope: string, now: number): boolean {
-  return prepared(db, "INSERT INTO events (id, name, envelope, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING").run(id, name, envelope, now).changes === 1;
+const EVENT_CHUNK = 64;
+const eventSqls: string[] = [];
+const eventSql = (n: number) =>
+  (eventSqls[n] ??=
+  "INSERT INTO events (id, name, envelope, created_at) VALUES " + Array.from({ length: n }, () => "(?, ?, ?, ?)").join(", ") + " ON CONFLICT (id) DO NOTHING RETURNING id");
+
+/** The events of a batch of publishes: one multi-row INSERT per 64; returns the ids that were new (a known id is skipped). */
+export function insertEvents(db: Db, events: Array<{ id: string; name: string; envelope: string }>, now: number): Set<string> {
+  const created = new Set<string>();
+  for (let i = 0; i < events.length; i += EVENT_CHUNK) {
+    const chunk = events.slice(i, i + EVENT_CHUNK);
+    const params: unknown[] = [];
+    for (const e of chunk) params.push(e.id, e.name, e.envelope, now);
+    for (const id of prepared<unknown[], string>(db, eventSql(chunk.length)).pluck().all(...params)) created.add(id);
+  }
+  return created;
 }
 
 const INSERT_CHUNK = 32;
@@ -72,15 +88,21 @@ const insertSql = (n: number) =>
   `INSERT INTO webhook_deliveries (id, event_id, event_name, subscriber_id, url, body, status, attempts, max_attempts, next_attempt_at, lease_token, lease_until, created_at, updated_at) VALUES ` +
   Array.from({ length: n }, () => "(?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?, ?, ?, ?)").join(", "));
 
-/** The fan-out of one event (or one job webhook): one multi-row INSERT per 32 deliveries, each leased or not. */
+/**
+ * The fan-out of events (or one job webhook): one multi-row INSERT per 32 deliveries, each leased
+ * or not. A delivery of an event stores no body of its own (the event row holds it, once).
+ */
 export function insertDeliveries(db: Db, rows: NewDelivery[], now: number): void {
   for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
     const chunk = rows.slice(i, i + INSERT_CHUNK);
     const params: unknown[] = [];
-    for (const d of chunk) params.push(d.id, d.event_id, d.event_name, d.subscriber_id, d.url, d.body, d.max_attempts, now, d.lease?.token ?? null, d.lease?.until ?? null, now, now);
+    for (const d of chunk) params.push(d.id, d.event_id, d.event_name, d.subscriber_id, d.url, d.event_id === null ? d.body : null, d.max_attempts, now, d.lease?.token ?? null, d.lease?.until ?? null, now, now);
     prepared(db, insertSql(chunk.length)).run(...params);
   }
 }
+
+// A delivery's body: its own (job webhooks) or its event's envelope (stored once in events).
+const BODY = "coalesce(body, (SELECT envelope FROM events WHERE events.id = webhook_deliveries.event_id)) AS body";
 
 // The deliveries table is the webhook lease queue: a claim leases up to `limit` due deliveries
 // of one target in one statement (webhook_deliveries_due covers the inner SELECT).
@@ -88,7 +110,7 @@ const CLAIM = `UPDATE webhook_deliveries SET lease_token = ?, lease_until = ?
   WHERE id IN (SELECT id FROM webhook_deliveries
                WHERE subscriber_id = ? AND status IN ('pending','retrying') AND next_attempt_at <= ? AND lease_token IS NULL
                ORDER BY next_attempt_at LIMIT ?)
-  RETURNING id, event_id, event_name, subscriber_id, url, body, attempts, max_attempts`;
+  RETURNING id, event_id, event_name, subscriber_id, url, ${BODY}, attempts, max_attempts`;
 
 export function claimDue(db: Db, subscriberId: string, limit: number, token: string, leaseUntil: number, now: number): ClaimedRow[] {
   return prepared<unknown[], ClaimedRow>(db, CLAIM).all(token, leaseUntil, subscriberId, now, limit);
@@ -151,7 +173,11 @@ export function insertAttempts(db: Db, records: AttemptRecord[]): void {
 }
 
 export function getDelivery(db: Db, id: string): DeliveryRow | undefined {
-  return prepared<[string], DeliveryRow>(db, "SELECT * FROM webhook_deliveries WHERE id = ?").get(id);
+  return prepared<[string], DeliveryRow>(
+    db,
+    `SELECT id, event_id, event_name, subscriber_id, url, ${BODY}, status, attempts, max_attempts, last_status, last_error, next_attempt_at,
+            lease_token, lease_until, created_at, updated_at, finished_at FROM webhook_deliveries WHERE id = ?`,
+  ).get(id);
 }
 
 /** Back to pending with a fresh attempt budget (same id, same body); false unless it was finished. */
@@ -257,7 +283,14 @@ export function pruneDelivered(db: Db, before: number, limit: number): number {
   return ids.length;
 }
 
-/** Events past the retention period (their deliveries carry their own body; the id only guards idempotent publish). */
+/**
+ * Events past the retention period (the id guards idempotent publish) that no delivery references
+ * any more: a delivery's body is its event's envelope, so an event lives as long as its deliveries.
+ */
 export function pruneEvents(db: Db, before: number, limit: number): number {
-  return prepared(db, "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE created_at < ? LIMIT ?)").run(before, limit).changes;
+  return prepared(
+    db,
+    `DELETE FROM events WHERE id IN (SELECT id FROM events e WHERE created_at < ?
+       AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = e.id) LIMIT ?)`,
+  ).run(before, limit).changes;
 }
