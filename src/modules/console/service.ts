@@ -2,10 +2,7 @@ import { HttpError } from "../../http/errors";
 import type { AppContext } from "../../context";
 import type { DeliveryListQuery } from "./model";
 import { SAMPLE_MS, type QueueHistory } from "./history";
-
-function iso(ms: number | null): string | null {
-  return ms === null ? null : new Date(ms).toISOString();
-}
+import { iso } from "../../http/iso";
 
 /** The console's own read-only views (what no other route answers). */
 export class ConsoleService {

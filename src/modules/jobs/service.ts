@@ -6,13 +6,10 @@ import { JOB_TYPES, rebuildItem, replayItem, type CreateJobBody, type JobType } 
 import type { SignedRequest } from "./signatures";
 import * as sql from "./sql";
 import { checkTarget, hostAllowed, TargetRefused } from "../webhooks/ssrf";
+import { iso } from "../../http/iso";
 
 export const JOB_KIND = "api.job";
 const CHUNK = 100;
-
-function iso(ms: number | null): string | null {
-  return ms === null ? null : new Date(ms).toISOString();
-}
 
 function errorText(err: unknown): string {
   return (err as Error)?.message ?? String(err);

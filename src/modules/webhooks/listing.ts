@@ -1,11 +1,8 @@
 import type { Db } from "../../store/sqlite";
 import { listDeliveries, type DeliveryGroup, type DeliverySummaryRow } from "./listing-sql";
+import { iso } from "../../http/iso";
 
 const DAY = 86_400_000;
-
-function iso(ms: number | null): string | null {
-  return ms === null ? null : new Date(ms).toISOString();
-}
 
 function groupsFor(status: string | undefined): DeliveryGroup[] {
   if (status === "failed" || status === "dead") return ["problem"];

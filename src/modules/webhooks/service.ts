@@ -7,12 +7,9 @@ import { JOBS_TARGET, type WebhookEngine } from "./engine";
 import { deliveriesInWindow, type DeliveryListFilter } from "./listing";
 import { PublishBatcher } from "./publisher";
 import * as sql from "./sql";
+import { iso } from "../../http/iso";
 
 const HOUR = 3_600_000;
-
-function iso(ms: number | null | undefined): string | null {
-  return ms === null || ms === undefined ? null : new Date(ms).toISOString();
-}
 
 function percentile(sorted: number[], p: number): number | null {
   if (sorted.length === 0) return null;
