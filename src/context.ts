@@ -10,6 +10,8 @@ import type { Scheduler } from "./scheduler";
 import type { Store } from "./store/db";
 import type { ClusterStatus } from "./cluster/membership";
 import type { ShardOwner } from "./cluster/shards";
+import type { Storage, WriteTx } from "./store/storage";
+import type { TxResult } from "./store/driver/types";
 
 /** What a feature module may contribute to GET /health (a section under its name). */
 export type HealthSection = () => { ok?: boolean } & Record<string, unknown>;
@@ -25,7 +27,8 @@ export interface Capabilities {
   recommendationsRebuild?: (item: { user_id?: number; module_id?: number; course_id?: number }) => Promise<{ refreshed: number }>;
   /** The webhooks feature's read views for the console: deliveries of any status, and the backlog now. */
   webhooks?: {
-    deliveriesInWindow(q: DeliveryListFilter): ReturnType<typeof deliveriesInWindow>;
+    deliveriesInWindow(q: DeliveryListFilter): Promise<ReturnType<typeof deliveriesInWindow>>;
+    /** Synchronous (the console samples it every 5 s); on PostgreSQL from counts the engine keeps fresh. */
     backlog(): DeliveryBacklog;
   };
   /**
@@ -33,9 +36,10 @@ export interface Capabilities {
    * enrolments (called inside the moodle feature's write transaction).
    */
   courseModel?: {
-    applyStructure(db: Db, courseId: number, contents: unknown[], now: number): Record<string, unknown>;
-    readStructure(courseId: number): Record<string, unknown>;
-    staffEnrolled(db: Db, courseId: number, userId: number): void;
+    /** `tx` is the caller's write on either driver; on PostgreSQL the result is a promise. */
+    applyStructure(tx: WriteTx, courseId: number, contents: unknown[], now: number): TxResult<Record<string, unknown>>;
+    readStructure(courseId: number): Record<string, unknown> | Promise<Record<string, unknown>>;
+    staffEnrolled(tx: WriteTx, courseId: number, userId: number): TxResult<void>;
   };
 }
 
@@ -62,7 +66,14 @@ export interface AppContext {
   startedAt: number;
   /** The current config (replaced on SIGHUP); read it when needed rather than caching values. */
   config(): Config;
+  /** The database this process runs on; features choose their SQL by `storage.kind`. */
+  storage: Storage;
+  /** The SQLite store (storage.kind "sqlite" only): reading it on PostgreSQL throws, naming the caller's path as not ported. */
   store: Store;
+  /**
+   * The job queue typed for SQLite. On PostgreSQL it is a Queue<PgTx>: register kinds and make
+   * transaction-scoped calls through `storage.queue`, which is typed per driver.
+   */
   queue: Queue;
   scheduler: Scheduler;
   bus: EventBus;

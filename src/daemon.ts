@@ -99,6 +99,7 @@ export class Daemon {
       startedAt: Date.now(),
       // Before the Daemon object exists (module construction) the loaded config is current.
       config: () => (daemon ? daemon.current : early.config),
+      storage: { kind: "sqlite", store, driver, queue },
       store,
       queue,
       scheduler,

@@ -1,5 +1,5 @@
 import { loadConfig } from "../config/load";
-import { allMigrations } from "../modules";
+import { allMigrations, allPgMigrations } from "../modules";
 import { nodeIdOf } from "../config/schema";
 import { openStore } from "../store/db";
 import { PostgresDriver } from "../store/driver/postgres";
@@ -9,7 +9,7 @@ export async function migrate(configPath: string): Promise<void> {
   const config = loadConfig(configPath);
   if (config.storage.driver === "postgres") {
     const s = config.storage;
-    const driver = new PostgresDriver({ url: s.url!, pool: 2, schema: s.schema, nodeId: `${nodeIdOf(config)} migrate` });
+    const driver = new PostgresDriver({ url: s.url!, pool: 2, schema: s.schema, nodeId: `${nodeIdOf(config)} migrate`, migrations: allPgMigrations });
     try {
       const applied = await driver.migrate();
       const version = await driver.schemaVersion();

@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import { allMigrations } from "../modules";
+import { allMigrations, allPgMigrations } from "../modules";
 import { existsSync } from "node:fs";
 import { loadConfig } from "../config/load";
 import { nodeIdOf } from "../config/schema";
@@ -28,7 +28,7 @@ export async function moveToPostgresCommand(configPath: string, args: string[]):
   if (!existsSync(s.path)) throw new UsageError(`no SQLite database at storage.path ${s.path}`);
   // Migrating the SQLite file first gives both sides the same tables and columns.
   const store = openStore({ path: s.path, durability: s.durability, busyTimeoutMs: s.busy_timeout, lock: "move-to-postgres" }, allMigrations);
-  const pg = new PostgresDriver({ url: s.url, pool: 2, schema: s.schema, nodeId: `${nodeIdOf(config)} move` });
+  const pg = new PostgresDriver({ url: s.url, pool: 2, schema: s.schema, nodeId: `${nodeIdOf(config)} move`, migrations: allPgMigrations });
   try {
     await pg.migrate();
     let lastTable = "";

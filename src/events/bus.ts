@@ -1,6 +1,8 @@
 import type { Logger } from "pino";
 import type { Store } from "../store/db";
 import type { Db } from "../store/sqlite";
+import type { PgTx } from "../store/postgres/client";
+import type { PgWriteContext } from "../store/postgres/group-commit";
 
 export interface EventContext {
   tenantId?: string | null;
@@ -31,6 +33,8 @@ export type EventHook = (event: EventEnvelope) => unknown;
  * writes); for each event, false if its id was seen before (or earlier in the same list).
  */
 export type EventPersister = (db: Db, events: EventEnvelope[]) => boolean[];
+/** The same on PostgreSQL, inside the publisher's PgGroupCommit write. */
+export type PgEventPersister = (tx: PgTx, events: EventEnvelope[]) => Promise<boolean[]>;
 
 /**
  * The event bus. `publish` runs inside the publisher's write (store.write / writeNow), so an event
@@ -41,9 +45,11 @@ export type EventPersister = (db: Db, events: EventEnvelope[]) => boolean[];
 export class EventBus {
   private hooks: Array<{ pattern: string; priority: number; fn: EventHook; name: string }> = [];
   private persisters: EventPersister[] = [];
+  private pgPersisters: PgEventPersister[] = [];
 
+  /** `store` is the SQLite store, or null on PostgreSQL (whose writes bring their own after-commit). */
   constructor(
-    private store: Store,
+    private store: Store | null,
     private log: Logger,
   ) {}
 
@@ -55,6 +61,10 @@ export class EventBus {
 
   addPersister(persister: EventPersister): void {
     this.persisters.push(persister);
+  }
+
+  addPgPersister(persister: PgEventPersister): void {
+    this.pgPersisters.push(persister);
   }
 
   /** Hooks registered so far (for /api/v1/plugins and tests). */
@@ -69,29 +79,35 @@ export class EventBus {
 
   /** Publishes several events inside the caller's transaction (one set-based write per persister); null where the id was already published. */
   publishMany<D>(db: Db, inputs: PublishInput<D>[]): Array<EventEnvelope<D> | null> {
-    const events = inputs.map((input): EventEnvelope<D> => ({
-      name: input.name,
-      context: {
-        tenantId: input.context?.tenantId ?? null,
-        organisationId: input.context?.organisationId ?? null,
-        userId: input.context?.userId ?? null,
-      },
-      data: input.data,
-      timestamp: input.timestamp ?? new Date().toISOString(),
-      id: input.id ?? `evt_${Bun.randomUUIDv7()}`,
-    }));
-    let out: Array<EventEnvelope<D> | null> = events;
-    for (const p of this.persisters) {
-      const live = out.filter((e): e is EventEnvelope<D> => e !== null);
-      if (live.length === 0) break;
-      const stored = p(db, live);
-      let i = 0;
-      out = out.map((e) => (e === null ? null : stored[i++] ? e : null));
-    }
+    let out: Array<EventEnvelope<D> | null> = inputs.map(envelopeOf);
+    for (const p of this.persisters) out = keepStored(out, (live) => p(db, live));
     const created = out.filter((e): e is EventEnvelope<D> => e !== null);
     // Hooks run once the publisher's write is on disk; if that write rolls back, they never run.
-    if (created.length) this.store.afterCommit(() => this.hooks.length && created.forEach((e) => void this.runHooks(e)));
+    if (created.length) this.store!.afterCommit(() => this.runAllHooks(created));
     return out;
+  }
+
+  /** publish() on PostgreSQL: inside the caller's PgGroupCommit write (`tx`, `w`). */
+  async publishPg<D>(tx: PgTx, w: PgWriteContext, input: PublishInput<D>): Promise<EventEnvelope<D> | null> {
+    return (await this.publishManyPg(tx, w, [input]))[0]!;
+  }
+
+  /** publishMany() on PostgreSQL. */
+  async publishManyPg<D>(tx: PgTx, w: PgWriteContext, inputs: PublishInput<D>[]): Promise<Array<EventEnvelope<D> | null>> {
+    let out: Array<EventEnvelope<D> | null> = inputs.map(envelopeOf);
+    for (const p of this.pgPersisters) {
+      const live = out.filter((e): e is EventEnvelope<D> => e !== null);
+      if (live.length === 0) break;
+      const stored = await p(tx, live);
+      out = keepStored(out, () => stored);
+    }
+    const created = out.filter((e): e is EventEnvelope<D> => e !== null);
+    if (created.length) w.afterCommit(() => this.runAllHooks(created));
+    return out;
+  }
+
+  private runAllHooks(events: EventEnvelope[]): void {
+    if (this.hooks.length) for (const e of events) void this.runHooks(e);
   }
 
   private async runHooks(event: EventEnvelope): Promise<void> {
@@ -104,6 +120,29 @@ export class EventBus {
       }
     }
   }
+}
+
+function envelopeOf<D>(input: PublishInput<D>): EventEnvelope<D> {
+  return {
+    name: input.name,
+    context: {
+      tenantId: input.context?.tenantId ?? null,
+      organisationId: input.context?.organisationId ?? null,
+      userId: input.context?.userId ?? null,
+    },
+    data: input.data,
+    timestamp: input.timestamp ?? new Date().toISOString(),
+    id: input.id ?? `evt_${Bun.randomUUIDv7()}`,
+  };
+}
+
+/** `out` with null where a persister did not store the event (its id was already published). */
+function keepStored<D>(out: Array<EventEnvelope<D> | null>, persist: (live: EventEnvelope<D>[]) => boolean[]): Array<EventEnvelope<D> | null> {
+  const live = out.filter((e): e is EventEnvelope<D> => e !== null);
+  if (live.length === 0) return out;
+  const stored = persist(live);
+  let i = 0;
+  return out.map((e) => (e === null ? null : stored[i++] ? e : null));
 }
 
 const patternCache = new Map<string, RegExp>();

@@ -3,16 +3,17 @@
 // the features (the daemon, the CLI commands) passes `allMigrations` from here.
 import type { AppContext, FeatureModule } from "../context";
 import { coreMigrations, type Migration } from "../store/migrations";
+import { pgCoreMigrations } from "../store/postgres/migrations";
 import { createMoodleModule } from "./moodle/module";
-import { moodleMigrations } from "./moodle/migrations";
+import { moodleMigrations, moodlePgMigrations } from "./moodle/migrations";
 import { createRecommenderModule } from "./recommender/module";
-import { recommenderMigrations } from "./recommender/migrations";
+import { recommenderMigrations, recommenderPgMigrations } from "./recommender/migrations";
 import { createWebhooksModule } from "./webhooks/module";
-import { webhooksMigrations } from "./webhooks/migrations";
+import { webhooksMigrations, webhooksPgMigrations } from "./webhooks/migrations";
 import { createJobsModule } from "./jobs/module";
-import { jobsMigrations } from "./jobs/migrations";
+import { jobsMigrations, jobsPgMigrations } from "./jobs/migrations";
 import { createBridgeModule } from "./bridge/module";
-import { bridgeMigrations } from "./bridge/migrations";
+import { bridgeMigrations, bridgePgMigrations } from "./bridge/migrations";
 import { createConsoleModule } from "./console/module";
 
 /** Each feature's own tables (numbering: src/store/migrations/index.ts). */
@@ -26,6 +27,21 @@ export const featureMigrations: Record<string, Migration[]> = {
 
 /** Core and every feature's migrations: the full schema of a ferry database. */
 export const allMigrations: Migration[] = [...coreMigrations, ...Object.values(featureMigrations).flat()];
+
+/**
+ * The same tables on PostgreSQL (same names and columns, so `ferry move-to-postgres` copies them
+ * as they are). A feature's PostgreSQL migration carries the version of the SQLite migration
+ * whose schema it matches.
+ */
+export const featurePgMigrations: Record<string, Migration[]> = {
+  webhooks: webhooksPgMigrations,
+  recommender: recommenderPgMigrations,
+  moodle: moodlePgMigrations,
+  jobs: jobsPgMigrations,
+  bridge: bridgePgMigrations,
+};
+
+export const allPgMigrations: Migration[] = [...pgCoreMigrations, ...Object.values(featurePgMigrations).flat()];
 
 /**
  * Creates the features in start order (webhooks before the features that publish events), each

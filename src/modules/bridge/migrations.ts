@@ -3,3 +3,6 @@ import bridge030 from "./migrations/030_bridge.sql" with { type: "text" };
 
 // This feature's tables (see src/store/migrations/index.ts for the numbering: 30-39).
 export const bridgeMigrations: Migration[] = [{ version: 30, name: "030_bridge", sql: bridge030 }];
+
+/** The same tables on PostgreSQL (migrations/pg/), numbered like the SQLite migration whose schema each matches. */
+export const bridgePgMigrations: Migration[] = [];

@@ -8,3 +8,6 @@ export const recommenderMigrations: Migration[] = [
   { version: 11, name: "011_recommender", sql: rec011 },
   { version: 18, name: "018_recommender_moves", sql: rec018 },
 ];
+
+/** The same tables on PostgreSQL (migrations/pg/), numbered like the SQLite migration whose schema each matches. */
+export const recommenderPgMigrations: Migration[] = [];

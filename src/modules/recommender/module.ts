@@ -1,3 +1,5 @@
+import { isPgTx, type WriteTx } from "../../store/storage";
+import type { Db } from "../../store/sqlite";
 import type { AppContext, FeatureModule } from "../../context";
 import { family } from "../../http/metrics";
 import { prepared } from "../../store/prepared";
@@ -7,6 +9,12 @@ import { RecommenderService, snapshotPattern } from "./service";
 import { applyStructure, readStructure } from "./structure";
 
 /** Wires the recommender: the pipeline job, Q-table snapshots (croner + shutdown), routes, health. */
+/** Until the recommender's PostgreSQL SQL exists (issue 12). */
+function sqliteOnly(tx: WriteTx): Db {
+  if (isPgTx(tx)) throw new Error("the recommender's course model is not ported to PostgreSQL yet");
+  return tx;
+}
+
 export function createRecommenderModule(ctx: AppContext): FeatureModule {
   const service = new RecommenderService(ctx);
   ctx.queue.register(PIPELINE_JOB, {
@@ -23,13 +31,15 @@ export function createRecommenderModule(ctx: AppContext): FeatureModule {
     return service.snapshotNow();
   });
   ctx.capabilities.courseModel = {
-    applyStructure(db, courseId, contents, now) {
+    applyStructure(tx, courseId, contents, now) {
+      const db = sqliteOnly(tx);
       const out = applyStructure(db, courseId, contents as never, now);
       service.engine.invalidateCourse(courseId);
       return out as unknown as Record<string, unknown>;
     },
     readStructure: (courseId) => readStructure(ctx.store.db, courseId),
-    staffEnrolled(db, courseId, userId) {
+    staffEnrolled(tx, courseId, userId) {
+      const db = sqliteOnly(tx);
       prepared(db, "INSERT OR IGNORE INTO course_staff (course_id, user_id) VALUES (?, ?)").run(courseId, userId);
       service.engine.invalidateCourse(courseId);
     },

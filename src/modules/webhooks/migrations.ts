@@ -11,3 +11,6 @@ export const webhooksMigrations: Migration[] = [
   { version: 26, name: "026_delivery_lease", sql: m026 },
   { version: 27, name: "027_event_body_once", sql: m027 },
 ];
+
+/** The same tables on PostgreSQL (migrations/pg/), numbered like the SQLite migration whose schema each matches. */
+export const webhooksPgMigrations: Migration[] = [];

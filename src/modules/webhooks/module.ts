@@ -13,7 +13,7 @@ export function createWebhooksModule(ctx: AppContext): WebhooksModule {
   const engine = new WebhookEngine(ctx);
   engine.init();
   const service = new WebhooksService(ctx, engine);
-  ctx.capabilities.webhooks = { deliveriesInWindow: (q) => service.deliveriesInWindow(q), backlog: () => service.backlog() };
+  ctx.capabilities.webhooks = { deliveriesInWindow: async (q) => service.deliveriesInWindow(q), backlog: () => service.backlog() };
   ctx.bus.addPersister((db, events) => engine.persist(db, events));
   ctx.onReload((next) => engine.applyConfig(next));
   ctx.addHealth("webhooks", () => service.healthSection());

@@ -1,11 +1,14 @@
 import type { NewJob } from "../../queue/types";
 import { connectPg, type PgOptions, type PgSql, type PgTx } from "../postgres/client";
 import { PgGroupCommit, type PgWrite } from "../postgres/group-commit";
+import type { Migration } from "../migrations";
 import { migratePg, pgSchemaVersion } from "../postgres/migrations";
 import * as q from "../postgres/queue-sql";
 import { FencedError, type Completion, type Failure, type LeaseRef, type StoreDriver, type TxResult } from "./types";
 
 export interface PostgresDriverOptions extends PgOptions {
+  /** The schema's migrations: core only by default; the daemon and CLI pass allPgMigrations (src/modules). */
+  migrations?: Migration[];
   /** Batches committing at once (each holds a pool connection while it commits). */
   maxInFlight?: number;
 }
@@ -52,7 +55,7 @@ export class PostgresDriver implements StoreDriver<PgTx> {
   }
 
   migrate(): Promise<number[]> {
-    return migratePg(this.sql, this.options.schema);
+    return migratePg(this.sql, this.options.schema, this.options.migrations);
   }
 
   schemaVersion(): Promise<number> {
