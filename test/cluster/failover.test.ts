@@ -328,10 +328,14 @@ it("every acknowledged event is delivered at least once; a redelivery carries th
     const got = new Set(rx!.requests.map((q) => q.headers["x-event-id"]));
     return [...r.ackedEvents].every((id) => got.has(id));
   }, 30_000, "every acknowledged event delivered");
+  // Deliveries the victim had in flight are sent again once their lease expires: wait for every
+  // row to end delivered, then judge every request the subscriber got.
+  await waitFor(async () => (await r.sql`SELECT count(*)::int AS n FROM ferry.webhook_deliveries WHERE status != 'delivered'`)[0]!.n === 0, 20_000, "every delivery row delivered");
+  const requests = [...rx!.requests];
   const byEvent = new Map<string, { webhookId: string; body: string }>();
   const eventOfWebhookId = new Map<string, string>();
   let redeliveries = 0;
-  for (const q of rx!.requests) {
+  for (const q of requests) {
     const eventId = q.headers["x-event-id"]!;
     const webhookId = q.headers["webhook-id"]!;
     expect(webhookId).toBeTruthy();
@@ -345,8 +349,7 @@ it("every acknowledged event is delivered at least once; a redelivery carries th
     expect(eventOfWebhookId.get(webhookId) ?? eventId).toBe(eventId);
     eventOfWebhookId.set(webhookId, eventId);
   }
-  await waitFor(async () => (await r.sql`SELECT count(*)::int AS n FROM ferry.webhook_deliveries WHERE status != 'delivered'`)[0]!.n === 0, 20_000, "every delivery row delivered");
-  console.log(`failover deliveries: ${rx!.requests.length} requests for ${byEvent.size} events (${redeliveries} redeliveries)`);
+  console.log(`failover deliveries: ${requests.length} requests for ${byEvent.size} events (${redeliveries} redeliveries)`);
 });
 
 it("the killed node's learners get fresh recommendations from the survivors within leader_ttl + queue.lease", () => {
