@@ -126,6 +126,8 @@ async function scenario(): Promise<Run> {
   const binary = await ensureBinary();
   const ref = await singleNodeReference();
   expect(ref.q.updates).toBeGreaterThan(100);
+  expect(Object.keys(ref.q.states as object).length).toBeGreaterThan(5);
+  expect(ref.transitions.length).toBeGreaterThan(100);
 
   pg = await startPgCluster();
   const sql = postgres(pg.url, { max: 2, onnotice: () => {} });
