@@ -11,7 +11,8 @@ import * as pg from "./sql-pg";
 
 /** The NOTIFY kind that wakes every node's engine: deliveries became claimable in the table. */
 export const DELIVERIES_KIND = "webhooks.deliveries";
-// How often the synchronous views (backlog, /health, /metrics) and other nodes' 410s are read again.
+// How often the synchronous views (backlog, /health, /metrics), other nodes' 410s and deliveries
+// nobody announced (lapsed leases, retries of a node that died) are read again.
 const REFRESH_MS = 2000;
 
 /** A delivery handed over in memory, with the end of the lease it was inserted under. */
@@ -113,8 +114,20 @@ export class PgWebhookEngine extends WebhookEngine {
     this.refreshing = true;
     const startedAt = this.ctx.clock.now();
     try {
-      const [counts, disabled] = await Promise.all([pg.openStats(this.driver.sql), pg.loadDisabled(this.driver.sql)]);
+      const [counts, disabled, claimable] = await Promise.all([
+        pg.openStats(this.driver.sql),
+        pg.loadDisabled(this.driver.sql),
+        pg.claimableTargets(this.driver.sql, startedAt),
+      ]);
       this.openCounts = counts;
+      let wake = false;
+      for (const id of claimable) {
+        const lane = this.lane(id);
+        if (lane.sqlDue) continue;
+        lane.sqlDue = true;
+        wake = true;
+      }
+      if (wake) this.schedulePump();
       let changed = false;
       const stored = new Set(disabled.map((d) => d.subscriber_id));
       for (const d of disabled) {

@@ -163,6 +163,17 @@ export async function openStats(sql: PgExec): Promise<Array<{ subscriber_id: str
   ];
 }
 
+/**
+ * Subscribers with deliveries any node may claim now (due and unleased, or leased by a node whose
+ * lease lapsed): how a node notices work that no NOTIFY announced (a dead node's deliveries and
+ * retries) sooner than the 15 s sweep.
+ */
+export async function claimableTargets(sql: PgExec, now: number): Promise<string[]> {
+  const rows = await sql<{ subscriber_id: string }[]>`SELECT DISTINCT subscriber_id FROM webhook_deliveries
+    WHERE status IN ('pending','retrying') AND next_attempt_at <= ${now} AND (lease_token IS NULL OR lease_until <= ${now})`;
+  return rows.map((r) => r.subscriber_id);
+}
+
 export async function latencies(sql: PgExec, since: number, cap: number): Promise<Array<{ subscriber_id: string; duration_ms: number }>> {
   return [
     ...(await sql<any[]>`SELECT subscriber_id, duration_ms FROM webhook_attempts WHERE started_at >= ${since} AND status_code IS NOT NULL

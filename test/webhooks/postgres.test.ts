@@ -1,0 +1,267 @@
+// The webhooks feature on PostgreSQL: publish → signed delivery, retry, dead + replay, dedupe,
+// the monitoring reads, and two nodes on one database (no delivery sent twice at once; a killed
+// node's leased delivery sent by the other once the lease lapsed). Real PostgreSQL (a throwaway
+// cluster), real HTTP routes, fake subscribers; skipped with the reason where PostgreSQL is absent.
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import { Webhook } from "standardwebhooks";
+import { FakeSubscriber, type RecordedRequest } from "../fakes/subscriber";
+import { BUN, waitFor } from "../helpers/ferry";
+import { pgUnavailable, startPgCluster, type PgCluster } from "../helpers/postgres";
+import { startPgNode, type PgNode } from "./pg-node";
+import { sub, TOKEN } from "./helpers";
+
+const reason = pgUnavailable();
+if (reason) console.log(`PostgreSQL webhooks tests skipped: ${reason}`);
+
+const WHSEC = `whsec_${Buffer.from("a-test-signing-key-of-32-bytes!!").toString("base64")}`;
+let cluster: PgCluster | null = null;
+let schemas = 0;
+const cleanups: Array<() => Promise<unknown>> = [];
+
+beforeAll(async () => {
+  if (!reason) cluster = await startPgCluster();
+});
+afterAll(async () => {
+  await cluster?.stop();
+});
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c().catch(() => {});
+});
+
+function freshSchema(): string {
+  return `wh${++schemas}_${process.pid}`;
+}
+
+function configWith(subscribers: unknown[], extra: Record<string, unknown> = {}, webhooks: Record<string, unknown> = {}) {
+  return { auth: { api_tokens: [TOKEN] }, webhooks: { allow_private_targets: true, subscribers, ...webhooks }, ...extra };
+}
+
+async function node(schema: string, nodeId: string, config: Record<string, unknown>): Promise<PgNode> {
+  const n = await startPgNode({ url: cluster!.url, schema, nodeId, config });
+  cleanups.push(() => n.stop());
+  return n;
+}
+
+async function fake(opts: Parameters<typeof FakeSubscriber.start>[0] = {}): Promise<FakeSubscriber> {
+  const f = await FakeSubscriber.start(opts);
+  cleanups.push(() => f.stop());
+  return f;
+}
+
+async function publish(n: PgNode, event: Record<string, unknown>) {
+  const r = await n.request("POST", "/api/v1/events", { token: TOKEN, body: event });
+  return { status: r.status, body: (await r.json()) as any };
+}
+
+async function deliveryIds(n: PgNode, eventId: string): Promise<string[]> {
+  const rows = await n.driver.sql<{ id: string }[]>`SELECT id FROM webhook_deliveries WHERE event_id = ${eventId} ORDER BY created_at, id`;
+  return rows.map((r) => r.id);
+}
+
+/** The one row of an aggregate query (counts come back as numbers: int8 is parsed as one). */
+async function one<T>(n: PgNode, query: string): Promise<T> {
+  const rows = await n.driver.sql.unsafe(query);
+  return rows[0] as T;
+}
+
+async function delivery(n: PgNode, id: string): Promise<any> {
+  return (await n.request("GET", `/api/v1/deliveries/${id}`, { token: TOKEN })).json();
+}
+
+async function waitStatus(n: PgNode, id: string, status: string, timeoutMs = 15_000): Promise<any> {
+  return waitFor(
+    async () => {
+      const d = await delivery(n, id);
+      return d.status === status ? d : null;
+    },
+    timeoutMs,
+    `delivery ${id} to become ${status}`,
+  );
+}
+
+describe.skipIf(!!reason)("webhooks on PostgreSQL", () => {
+  test("a published event is stored, delivered signed, and a repeated id is answered without a second fan-out", async () => {
+    const rx = await fake();
+    const a = await node(freshSchema(), "node-a", configWith([sub("s1", rx.url, { secret: WHSEC })]));
+    const event = { id: "evt_pg_1", name: "attempt.submitted", context: { tenantId: "t1" }, data: { attemptId: "a1", score: 85 } };
+    const first = await publish(a, event);
+    expect(first).toEqual({ status: 202, body: { id: "evt_pg_1" } });
+    // 202 means committed: the rows are there for any node's reads.
+    const [id] = await deliveryIds(a, "evt_pg_1");
+    expect(id).toMatch(/^msg_/);
+    const again = await publish(a, event);
+    expect(again).toEqual({ status: 202, body: { id: "evt_pg_1" } });
+    expect(await deliveryIds(a, "evt_pg_1")).toEqual([id!]);
+
+    const req = await waitFor(() => rx.requests[0], 10_000, "the delivery");
+    expect(req.headers["webhook-id"]).toBe(id!);
+    expect(req.headers["x-event-id"]).toBe("evt_pg_1");
+    expect(req.headers["x-delivery-attempt"]).toBe("1");
+    expect(new Webhook(WHSEC).verify(req.body, req.headers)).toMatchObject({ id: "evt_pg_1", name: "attempt.submitted", data: { attemptId: "a1", score: 85 } });
+    const d = await waitStatus(a, id!, "delivered");
+    expect(d.attempts).toHaveLength(1);
+    expect(d.attempts[0]).toMatchObject({ attempt: 1, status_code: 200, outcome: "delivered" });
+    expect(d.payload).toMatchObject({ id: "evt_pg_1" });
+    await Bun.sleep(300);
+    expect(rx.requests).toHaveLength(1); // the repeat sent nothing
+
+    // A batch of publishes in one turn: one group-commit write, every 202 after its commit.
+    const before = a.driver.commits;
+    const many = await Promise.all(Array.from({ length: 20 }, (_, i) => publish(a, { id: `evt_pg_batch_${i}`, name: "test.published", data: { i } })));
+    expect(many.every((r) => r.status === 202)).toBe(true);
+    expect(a.driver.commits - before).toBeLessThan(20);
+    const { n } = await one<{ n: number }>(a, `SELECT count(*) AS n FROM webhook_deliveries WHERE event_id LIKE 'evt_pg_batch_%'`);
+    expect(n).toBe(20);
+    await waitFor(() => rx.requests.length >= 21 || null, 10_000, "the batch's deliveries");
+  });
+
+  test("a 500 is retried with the same webhook-id and then delivered; metrics and health read PostgreSQL", async () => {
+    const rx = await fake();
+    rx.reply({ status: 500, body: "down" });
+    const a = await node(freshSchema(), "node-a", configWith([sub("s1", rx.url, { secret: WHSEC, retry: { max_attempts: 4, backoff: "exponential", base_ms: 200, max_ms: 1000, jitter: 0 } })]));
+    await publish(a, { id: "evt_retry", name: "attempt.started", data: { attemptId: "a2" } });
+    const [id] = await deliveryIds(a, "evt_retry");
+    const d = await waitStatus(a, id!, "delivered");
+    expect(d.attempts.map((x: any) => [x.attempt, x.status_code, x.outcome])).toEqual([
+      [1, 500, "retry"],
+      [2, 200, "delivered"],
+    ]);
+    expect(d.attempts[0].response).toBe("down");
+    expect(rx.requests.map((r) => r.headers["webhook-id"])).toEqual([id!, id!]);
+    expect(rx.requests.map((r) => r.headers["x-delivery-attempt"])).toEqual(["1", "2"]);
+    // The retry waited for its backoff.
+    expect(rx.requests[1]!.at - rx.requests[0]!.at).toBeGreaterThanOrEqual(150);
+
+    const m = (await (await a.request("GET", "/api/v1/webhook-metrics?hours=1", { token: TOKEN })).json()) as any;
+    expect(m.total).toMatchObject({ attempted: 2, delivered: 1, retried: 1, pending: 0, dead: 0, success_rate: 1 });
+    const h = (await (await a.request("GET", "/api/v1/webhook-health", { token: TOKEN })).json()) as any;
+    expect(h.subscribers[0]).toMatchObject({ id: "s1", status: "healthy", consecutive_failures: 0 });
+    const list = await a.ctx.capabilities.webhooks!.deliveriesInWindow({ limit: 10 });
+    expect(list.deliveries.map((x) => [x.id, x.status])).toEqual([[id!, "delivered"]]);
+  });
+
+  test("an exhausted delivery is dead, listed, counted, and a replay delivers it with the same id", async () => {
+    const rx = await fake({ reply: { status: 503 } });
+    const a = await node(freshSchema(), "node-a", configWith([sub("s1", rx.url, { secret: WHSEC, retry: { max_attempts: 2, backoff: "exponential", base_ms: 100, max_ms: 100, jitter: 0 } })]));
+    await publish(a, { id: "evt_dead", name: "test.unpublished", data: { testId: "t9" } });
+    const [id] = await deliveryIds(a, "evt_dead");
+    const dead = await waitStatus(a, id!, "dead");
+    expect(dead.attempt_count).toBe(2);
+    expect(dead.last_error).toContain("exhausted");
+    // The operational event was stored in the same write as the outcome.
+    const [ex] = await a.driver.sql<{ envelope: string }[]>`SELECT envelope FROM events WHERE name = 'delivery.exhausted'`;
+    expect(JSON.parse(ex!.envelope).data).toMatchObject({ delivery_id: id!, subscriber_id: "s1", attempts: 2 });
+
+    const failures = (await (await a.request("GET", "/api/v1/webhook-failures", { token: TOKEN })).json()) as any;
+    expect(failures.failures.map((f: any) => [f.delivery_id, f.status])).toEqual([[id!, "dead"]]);
+    const listed = await a.ctx.capabilities.webhooks!.deliveriesInWindow({ status: "dead", limit: 10 });
+    expect(listed.deliveries.map((x) => x.id)).toEqual([id!]);
+    // The synchronous views (console backlog, /health section, /metrics) use the counts the engine refreshes.
+    await (a.module.engine as any).refresh();
+    expect(a.ctx.capabilities.webhooks!.backlog()).toMatchObject({ dead: 1, waiting: 0 });
+    expect(a.ctx.metrics.render()).toContain('ferry_webhook_deliveries{subscriber="s1",status="dead"} 1');
+
+    rx.setDefault({ status: 200, body: "ok" });
+    const r = await a.request("POST", `/api/v1/deliveries/${id}/retry`, { token: TOKEN });
+    expect(r.status).toBe(202);
+    const again = await a.request("POST", `/api/v1/deliveries/${id}/retry`, { token: TOKEN });
+    expect([202, 409]).toContain(again.status); // 409 while pending; 202 if it was delivered in between
+    const done = await waitStatus(a, id!, "delivered");
+    expect(done.attempts.map((x: any) => x.outcome)).toEqual(["retry", "dead", "delivered"]);
+    expect(new Set(rx.requests.map((q) => q.headers["webhook-id"]))).toEqual(new Set([id!]));
+    expect((await a.request("POST", "/api/v1/deliveries/msg_nope/retry", { token: TOKEN })).status).toBe(404);
+  });
+
+  test("two nodes on one database: a bulk replay wakes both, they share the work and never send a delivery twice", async () => {
+    const inFlight = new Map<string, number>();
+    let overlaps = 0;
+    const rx = await fake({
+      reply: async (req: RecordedRequest) => {
+        const id = req.headers["webhook-id"]!;
+        inFlight.set(id, (inFlight.get(id) ?? 0) + 1);
+        if (inFlight.get(id)! > 1) overlaps++;
+        await Bun.sleep(15);
+        inFlight.set(id, inFlight.get(id)! - 1);
+        // First round: every delivery dies (max_attempts 1); after the replay they succeed.
+        return new Response("ok", { status: phase === "fail" ? 500 : 200 });
+      },
+    });
+    let phase: "fail" | "ok" = "fail";
+    const schema = freshSchema();
+    // The breaker stays closed through the first round's failures.
+    const cfg = configWith([sub("s1", rx.url, { secret: WHSEC, concurrency: 4, retry: { max_attempts: 1, backoff: "exponential", base_ms: 100, max_ms: 100, jitter: 0 } })], {}, { circuit_breaker: { failure_threshold: 1000 } });
+    const a = await node(schema, "node-a", cfg);
+    const b = await node(schema, "node-b", cfg);
+    const N = 60;
+    await Promise.all(Array.from({ length: N }, (_, i) => publish(a, { id: `evt_two_${i}`, name: "answer.submitted", data: { i } })));
+    await waitFor(async () => {
+      const { n } = await one<{ n: number }>(a, `SELECT count(*) AS n FROM webhook_deliveries WHERE status = 'dead'`);
+      return n === N || null;
+    }, 20_000, "every delivery dead");
+    rx.requests.length = 0;
+    phase = "ok";
+    // Replayed through node A: the NOTIFY wakes node B, and both claim (SKIP LOCKED) from the table.
+    const r = await a.request("POST", "/api/v1/webhook-failures/retry", { token: TOKEN, body: { status: ["dead"], limit: 1000 } });
+    expect(r.status).toBe(202);
+    expect(((await r.json()) as any).replayed).toBe(N);
+    await waitFor(async () => {
+      const { n } = await one<{ n: number }>(a, `SELECT count(*) AS n FROM webhook_deliveries WHERE status = 'delivered'`);
+      return n === N || null;
+    }, 30_000, "every delivery delivered");
+    const ids = rx.requests.map((q) => q.headers["webhook-id"]);
+    expect(ids).toHaveLength(N);
+    expect(new Set(ids).size).toBe(N);
+    expect(overlaps).toBe(0);
+    const byNode = new Map<string, number>();
+    for (const q of rx.requests) byNode.set(q.headers["user-agent"]!, (byNode.get(q.headers["user-agent"]!) ?? 0) + 1);
+    expect(byNode.get("ferry/node-a") ?? 0).toBeGreaterThan(0);
+    expect(byNode.get("ferry/node-b") ?? 0).toBeGreaterThan(0);
+    expect(b.driver.notificationsReceived).toBeGreaterThan(0);
+    // Each delivery has exactly one attempt record from the replay round (plus the dead one).
+    const { n: attempts } = await one<{ n: number }>(a, `SELECT count(*) AS n FROM webhook_attempts WHERE outcome = 'delivered'`);
+    expect(attempts).toBe(N);
+  });
+
+  test("a delivery leased by a node that is killed mid-attempt is sent by the other node once the lease lapses", async () => {
+    const rx = await fake({ reply: "hang" });
+    const schema = freshSchema();
+    // Lease = timeout (5 s) + queue.lease (1 s): the killed node's lease lapses 6 s after its claim.
+    const cfg = configWith([sub("s1", rx.url, { secret: WHSEC, timeout_ms: 5000 })], { queue: { lease: "1s" } });
+    const child = Bun.spawn([BUN, join(import.meta.dir, "pg-node-child.ts"), cluster!.url, schema, "node-killed", JSON.stringify(cfg)], { stdout: "pipe", stderr: "pipe" });
+    cleanups.push(async () => {
+      child.kill("SIGKILL");
+      await child.exited;
+    });
+    const reader = child.stdout.getReader();
+    let out = "";
+    while (!out.includes("\n")) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`child exited: ${await new Response(child.stderr).text()}`);
+      out += new TextDecoder().decode(value);
+    }
+    const childUrl = out.trim().split(" ")[1]!;
+    const b = await node(schema, "node-b", cfg);
+
+    const res = await fetch(`${childUrl}/api/v1/events`, { method: "POST", headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" }, body: JSON.stringify({ id: "evt_kill", name: "attempt.submitted", data: { attemptId: "k" } }) });
+    expect(res.status).toBe(202);
+    const first = await waitFor(() => rx.requests[0], 10_000, "the killed node's attempt");
+    expect(first.headers["user-agent"]).toBe("ferry/node-killed");
+    const [row] = await b.driver.sql<{ id: string; lease_until: number; lease_token: string }[]>`SELECT id, lease_until, lease_token FROM webhook_deliveries WHERE event_id = 'evt_kill'`;
+    expect(row!.lease_token).not.toBeNull();
+    child.kill("SIGKILL");
+    await child.exited;
+
+    rx.setDefault({ status: 200, body: "ok" });
+    const second = await waitFor(() => rx.requests[1], 20_000, "node B's attempt after the lease lapsed");
+    expect(second.headers["user-agent"]).toBe("ferry/node-b");
+    expect(second.at).toBeGreaterThanOrEqual(row!.lease_until - 50); // never while the killed node's lease held
+    expect(second.headers["webhook-id"]).toBe(row!.id); // at least once, same webhook-id
+    expect(second.headers["x-delivery-attempt"]).toBe("1"); // the killed attempt was never recorded
+    expect(new Webhook(WHSEC).verify(second.body, second.headers)).toMatchObject({ id: "evt_kill" });
+    const d = await waitStatus(b, row!.id, "delivered");
+    expect(d.attempts).toHaveLength(1);
+    await Bun.sleep(500);
+    expect(rx.requests).toHaveLength(2);
+  });
+});
