@@ -1,14 +1,16 @@
-// The webhooks feature on PostgreSQL: publish → signed delivery, retry, dead + replay, dedupe,
-// the monitoring reads, and two nodes on one database (no delivery sent twice at once; a killed
-// node's leased delivery sent by the other once the lease lapsed). Real PostgreSQL (a throwaway
-// cluster), real HTTP routes, fake subscribers; skipped with the reason where PostgreSQL is absent.
+// The webhooks feature on PostgreSQL through the real daemon (`storage.driver: postgres`):
+// publish → signed delivery, retry, dead + replay, dedupe, the monitoring reads, and two nodes on
+// one database (no delivery sent twice at once; a killed node's leased delivery sent by the other
+// once the lease lapsed). Real PostgreSQL (a throwaway cluster), real HTTP, fake subscribers;
+// skipped with the reason printed where PostgreSQL is absent.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { join } from "node:path";
 import { Webhook } from "standardwebhooks";
 import { FakeSubscriber, type RecordedRequest } from "../fakes/subscriber";
-import { BUN, waitFor } from "../helpers/ferry";
+import { ensureBinary, freePort, startFerry, tempDir, waitFor, writeConfig, type TestFerry } from "../helpers/ferry";
 import { pgUnavailable, startPgCluster, type PgCluster } from "../helpers/postgres";
-import { startPgNode, type PgNode } from "./pg-node";
+import type { PostgresDriver } from "../../src/store/driver/postgres";
+import type { WebhooksModule } from "../../src/modules/webhooks/module";
+import type { PgWebhookEngine } from "../../src/modules/webhooks/engine-pg";
 import { sub, TOKEN } from "./helpers";
 
 const reason = pgUnavailable();
@@ -33,14 +35,31 @@ function freshSchema(): string {
   return `wh${++schemas}_${process.pid}`;
 }
 
-function configWith(subscribers: unknown[], extra: Record<string, unknown> = {}, webhooks: Record<string, unknown> = {}) {
-  return { auth: { api_tokens: [TOKEN] }, webhooks: { allow_private_targets: true, subscribers, ...webhooks }, ...extra };
+/** A node's config: its own node id (NOTIFY skips a node's own notifications), on `schema`. */
+function configWith(schema: string, nodeId: string, subscribers: unknown[], extra: Record<string, unknown> = {}, webhooks: Record<string, unknown> = {}) {
+  return {
+    auth: { api_tokens: [TOKEN] },
+    storage: { driver: "postgres", url: cluster!.url, schema, pool: 4 },
+    cluster: { node_id: nodeId },
+    webhooks: { allow_private_targets: true, subscribers, ...webhooks },
+    ...extra,
+  };
 }
 
-async function node(schema: string, nodeId: string, config: Record<string, unknown>): Promise<PgNode> {
-  const n = await startPgNode({ url: cluster!.url, schema, nodeId, config });
-  cleanups.push(() => n.stop());
-  return n;
+async function node(config: Record<string, unknown>): Promise<TestFerry> {
+  const f = await startFerry(config);
+  cleanups.push(() => f.stop());
+  return f;
+}
+
+function pgOf(f: TestFerry): PostgresDriver {
+  const s = f.daemon.ctx.storage;
+  if (s.kind !== "postgres") throw new Error("not on PostgreSQL");
+  return s.driver;
+}
+
+function engineOf(f: TestFerry): PgWebhookEngine {
+  return (f.daemon.modules.find((m) => m.name === "webhooks") as WebhooksModule).engine as PgWebhookEngine;
 }
 
 async function fake(opts: Parameters<typeof FakeSubscriber.start>[0] = {}): Promise<FakeSubscriber> {
@@ -49,27 +68,27 @@ async function fake(opts: Parameters<typeof FakeSubscriber.start>[0] = {}): Prom
   return f;
 }
 
-async function publish(n: PgNode, event: Record<string, unknown>) {
-  const r = await n.request("POST", "/api/v1/events", { token: TOKEN, body: event });
+async function publish(n: { url: string }, event: Record<string, unknown>) {
+  const r = await fetch(`${n.url}/api/v1/events`, { method: "POST", headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" }, body: JSON.stringify(event) });
   return { status: r.status, body: (await r.json()) as any };
 }
 
-async function deliveryIds(n: PgNode, eventId: string): Promise<string[]> {
-  const rows = await n.driver.sql<{ id: string }[]>`SELECT id FROM webhook_deliveries WHERE event_id = ${eventId} ORDER BY created_at, id`;
+async function deliveryIds(n: TestFerry, eventId: string): Promise<string[]> {
+  const rows = await pgOf(n).sql<{ id: string }[]>`SELECT id FROM webhook_deliveries WHERE event_id = ${eventId} ORDER BY created_at, id`;
   return rows.map((r) => r.id);
 }
 
 /** The one row of an aggregate query (counts come back as numbers: int8 is parsed as one). */
-async function one<T>(n: PgNode, query: string): Promise<T> {
-  const rows = await n.driver.sql.unsafe(query);
+async function one<T>(n: TestFerry, query: string): Promise<T> {
+  const rows = await pgOf(n).sql.unsafe(query);
   return rows[0] as T;
 }
 
-async function delivery(n: PgNode, id: string): Promise<any> {
+async function delivery(n: TestFerry, id: string): Promise<any> {
   return (await n.request("GET", `/api/v1/deliveries/${id}`, { token: TOKEN })).json();
 }
 
-async function waitStatus(n: PgNode, id: string, status: string, timeoutMs = 15_000): Promise<any> {
+async function waitStatus(n: TestFerry, id: string, status: string, timeoutMs = 15_000): Promise<any> {
   return waitFor(
     async () => {
       const d = await delivery(n, id);
@@ -83,7 +102,7 @@ async function waitStatus(n: PgNode, id: string, status: string, timeoutMs = 15_
 describe.skipIf(!!reason)("webhooks on PostgreSQL", () => {
   test("a published event is stored, delivered signed, and a repeated id is answered without a second fan-out", async () => {
     const rx = await fake();
-    const a = await node(freshSchema(), "node-a", configWith([sub("s1", rx.url, { secret: WHSEC })]));
+    const a = await node(configWith(freshSchema(), "node-a", [sub("s1", rx.url, { secret: WHSEC })]));
     const event = { id: "evt_pg_1", name: "attempt.submitted", context: { tenantId: "t1" }, data: { attemptId: "a1", score: 85 } };
     const first = await publish(a, event);
     expect(first).toEqual({ status: 202, body: { id: "evt_pg_1" } });
@@ -107,10 +126,10 @@ describe.skipIf(!!reason)("webhooks on PostgreSQL", () => {
     expect(rx.requests).toHaveLength(1); // the repeat sent nothing
 
     // A batch of publishes in one turn: one group-commit write, every 202 after its commit.
-    const before = a.driver.commits;
+    const before = pgOf(a).commits;
     const many = await Promise.all(Array.from({ length: 20 }, (_, i) => publish(a, { id: `evt_pg_batch_${i}`, name: "test.published", data: { i } })));
     expect(many.every((r) => r.status === 202)).toBe(true);
-    expect(a.driver.commits - before).toBeLessThan(20);
+    expect(pgOf(a).commits - before).toBeLessThan(20);
     const { n } = await one<{ n: number }>(a, `SELECT count(*) AS n FROM webhook_deliveries WHERE event_id LIKE 'evt_pg_batch_%'`);
     expect(n).toBe(20);
     await waitFor(() => rx.requests.length >= 21 || null, 10_000, "the batch's deliveries");
@@ -119,7 +138,7 @@ describe.skipIf(!!reason)("webhooks on PostgreSQL", () => {
   test("a 500 is retried with the same webhook-id and then delivered; metrics and health read PostgreSQL", async () => {
     const rx = await fake();
     rx.reply({ status: 500, body: "down" });
-    const a = await node(freshSchema(), "node-a", configWith([sub("s1", rx.url, { secret: WHSEC, retry: { max_attempts: 4, backoff: "exponential", base_ms: 200, max_ms: 1000, jitter: 0 } })]));
+    const a = await node(configWith(freshSchema(), "node-a", [sub("s1", rx.url, { secret: WHSEC, retry: { max_attempts: 4, backoff: "exponential", base_ms: 200, max_ms: 1000, jitter: 0 } })]));
     await publish(a, { id: "evt_retry", name: "attempt.started", data: { attemptId: "a2" } });
     const [id] = await deliveryIds(a, "evt_retry");
     const d = await waitStatus(a, id!, "delivered");
@@ -137,30 +156,33 @@ describe.skipIf(!!reason)("webhooks on PostgreSQL", () => {
     expect(m.total).toMatchObject({ attempted: 2, delivered: 1, retried: 1, pending: 0, dead: 0, success_rate: 1 });
     const h = (await (await a.request("GET", "/api/v1/webhook-health", { token: TOKEN })).json()) as any;
     expect(h.subscribers[0]).toMatchObject({ id: "s1", status: "healthy", consecutive_failures: 0 });
-    const list = await a.ctx.capabilities.webhooks!.deliveriesInWindow({ limit: 10 });
+    const list = await a.daemon.ctx.capabilities.webhooks!.deliveriesInWindow({ limit: 10 });
     expect(list.deliveries.map((x) => [x.id, x.status])).toEqual([[id!, "delivered"]]);
   });
 
   test("an exhausted delivery is dead, listed, counted, and a replay delivers it with the same id", async () => {
     const rx = await fake({ reply: { status: 503 } });
-    const a = await node(freshSchema(), "node-a", configWith([sub("s1", rx.url, { secret: WHSEC, retry: { max_attempts: 2, backoff: "exponential", base_ms: 100, max_ms: 100, jitter: 0 } })]));
+    const a = await node(configWith(freshSchema(), "node-a", [sub("s1", rx.url, { secret: WHSEC, retry: { max_attempts: 2, backoff: "exponential", base_ms: 100, max_ms: 100, jitter: 0 } })]));
     await publish(a, { id: "evt_dead", name: "test.unpublished", data: { testId: "t9" } });
     const [id] = await deliveryIds(a, "evt_dead");
     const dead = await waitStatus(a, id!, "dead");
     expect(dead.attempt_count).toBe(2);
     expect(dead.last_error).toContain("exhausted");
     // The operational event was stored in the same write as the outcome.
-    const [ex] = await a.driver.sql<{ envelope: string }[]>`SELECT envelope FROM events WHERE name = 'delivery.exhausted'`;
+    const [ex] = await pgOf(a).sql<{ envelope: string }[]>`SELECT envelope FROM events WHERE name = 'delivery.exhausted'`;
     expect(JSON.parse(ex!.envelope).data).toMatchObject({ delivery_id: id!, subscriber_id: "s1", attempts: 2 });
 
     const failures = (await (await a.request("GET", "/api/v1/webhook-failures", { token: TOKEN })).json()) as any;
     expect(failures.failures.map((f: any) => [f.delivery_id, f.status])).toEqual([[id!, "dead"]]);
-    const listed = await a.ctx.capabilities.webhooks!.deliveriesInWindow({ status: "dead", limit: 10 });
+    const listed = await a.daemon.ctx.capabilities.webhooks!.deliveriesInWindow({ status: "dead", limit: 10 });
     expect(listed.deliveries.map((x) => x.id)).toEqual([id!]);
     // The synchronous views (console backlog, /health section, /metrics) use the counts the engine refreshes.
-    await (a.module.engine as any).refresh();
-    expect(a.ctx.capabilities.webhooks!.backlog()).toMatchObject({ dead: 1, waiting: 0 });
-    expect(a.ctx.metrics.render()).toContain('ferry_webhook_deliveries{subscriber="s1",status="dead"} 1');
+    await engineOf(a).refresh();
+    expect(a.daemon.ctx.capabilities.webhooks!.backlog()).toMatchObject({ dead: 1, waiting: 0 });
+    // The feature's /metrics collector and /health section (the rest of those routes is the health feature's).
+    const service = (a.daemon.modules.find((m) => m.name === "webhooks") as WebhooksModule).service;
+    expect(service.prometheus()).toContain('ferry_webhook_deliveries{subscriber="s1",status="dead"} 1');
+    expect(service.healthSection()).toMatchObject({ dead_deliveries: 1 });
 
     rx.setDefault({ status: 200, body: "ok" });
     const r = await a.request("POST", `/api/v1/deliveries/${id}/retry`, { token: TOKEN });
@@ -189,10 +211,11 @@ describe.skipIf(!!reason)("webhooks on PostgreSQL", () => {
     });
     let phase: "fail" | "ok" = "fail";
     const schema = freshSchema();
-    // The breaker stays closed through the first round's failures.
-    const cfg = configWith([sub("s1", rx.url, { secret: WHSEC, concurrency: 4, retry: { max_attempts: 1, backoff: "exponential", base_ms: 100, max_ms: 100, jitter: 0 } })], {}, { circuit_breaker: { failure_threshold: 1000 } });
-    const a = await node(schema, "node-a", cfg);
-    const b = await node(schema, "node-b", cfg);
+    // Each node's config names it in a header of its requests. The breaker stays closed through the first round's failures.
+    const cfg = (nodeId: string) =>
+      configWith(schema, nodeId, [sub("s1", rx.url, { secret: WHSEC, concurrency: 4, headers: { "X-Node": nodeId }, retry: { max_attempts: 1, backoff: "exponential", base_ms: 100, max_ms: 100, jitter: 0 } })], {}, { circuit_breaker: { failure_threshold: 1000 } });
+    const a = await node(cfg("node-a"));
+    const b = await node(cfg("node-b"));
     const N = 60;
     await Promise.all(Array.from({ length: N }, (_, i) => publish(a, { id: `evt_two_${i}`, name: "answer.submitted", data: { i } })));
     await waitFor(async () => {
@@ -214,10 +237,10 @@ describe.skipIf(!!reason)("webhooks on PostgreSQL", () => {
     expect(new Set(ids).size).toBe(N);
     expect(overlaps).toBe(0);
     const byNode = new Map<string, number>();
-    for (const q of rx.requests) byNode.set(q.headers["user-agent"]!, (byNode.get(q.headers["user-agent"]!) ?? 0) + 1);
-    expect(byNode.get("ferry/node-a") ?? 0).toBeGreaterThan(0);
-    expect(byNode.get("ferry/node-b") ?? 0).toBeGreaterThan(0);
-    expect(b.driver.notificationsReceived).toBeGreaterThan(0);
+    for (const q of rx.requests) byNode.set(q.headers["x-node"]!, (byNode.get(q.headers["x-node"]!) ?? 0) + 1);
+    expect(byNode.get("node-a") ?? 0).toBeGreaterThan(0);
+    expect(byNode.get("node-b") ?? 0).toBeGreaterThan(0);
+    expect(pgOf(b).notificationsReceived).toBeGreaterThan(0);
     // Each delivery has exactly one attempt record from the replay round (plus the dead one).
     const { n: attempts } = await one<{ n: number }>(a, `SELECT count(*) AS n FROM webhook_attempts WHERE outcome = 'delivered'`);
     expect(attempts).toBe(N);
@@ -227,34 +250,38 @@ describe.skipIf(!!reason)("webhooks on PostgreSQL", () => {
     const rx = await fake({ reply: "hang" });
     const schema = freshSchema();
     // Lease = timeout (5 s) + queue.lease (1 s): the killed node's lease lapses 6 s after its claim.
-    const cfg = configWith([sub("s1", rx.url, { secret: WHSEC, timeout_ms: 5000 })], { queue: { lease: "1s" } });
-    const child = Bun.spawn([BUN, join(import.meta.dir, "pg-node-child.ts"), cluster!.url, schema, "node-killed", JSON.stringify(cfg)], { stdout: "pipe", stderr: "pipe" });
+    const cfg = (nodeId: string, port = 0) =>
+      configWith(schema, nodeId, [sub("s1", rx.url, { secret: WHSEC, timeout_ms: 5000, headers: { "X-Node": nodeId } })], { queue: { lease: "1s" }, server: { host: "127.0.0.1", port } });
+    // The node that dies: the compiled binary in its own process, SIGKILLed mid-attempt.
+    const port = freePort();
+    const dir = tempDir();
+    const child = Bun.spawn([await ensureBinary(), "serve", "--config", writeConfig(dir, cfg("node-killed", port))], { stdout: "ignore", stderr: "pipe" });
     cleanups.push(async () => {
       child.kill("SIGKILL");
       await child.exited;
     });
-    const reader = child.stdout.getReader();
-    let out = "";
-    while (!out.includes("\n")) {
-      const { value, done } = await reader.read();
-      if (done) throw new Error(`child exited: ${await new Response(child.stderr).text()}`);
-      out += new TextDecoder().decode(value);
-    }
-    const childUrl = out.trim().split(" ")[1]!;
-    const b = await node(schema, "node-b", cfg);
+    const childUrl = `http://127.0.0.1:${port}`;
+    await waitFor(
+      async () => {
+        if (child.exitCode !== null) throw new Error(`ferry exited: ${await new Response(child.stderr).text()}`);
+        return (await fetch(`${childUrl}/api/v1/plugins`, { headers: { authorization: `Bearer ${TOKEN}` } }).catch(() => null))?.status === 200 || null;
+      },
+      30_000,
+      "the child ferry to listen",
+    );
+    const b = await node(cfg("node-b"));
 
-    const res = await fetch(`${childUrl}/api/v1/events`, { method: "POST", headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" }, body: JSON.stringify({ id: "evt_kill", name: "attempt.submitted", data: { attemptId: "k" } }) });
-    expect(res.status).toBe(202);
+    expect((await publish({ url: childUrl }, { id: "evt_kill", name: "attempt.submitted", data: { attemptId: "k" } })).status).toBe(202);
     const first = await waitFor(() => rx.requests[0], 10_000, "the killed node's attempt");
-    expect(first.headers["user-agent"]).toBe("ferry/node-killed");
-    const [row] = await b.driver.sql<{ id: string; lease_until: number; lease_token: string }[]>`SELECT id, lease_until, lease_token FROM webhook_deliveries WHERE event_id = 'evt_kill'`;
+    expect(first.headers["x-node"]).toBe("node-killed");
+    const [row] = await pgOf(b).sql<{ id: string; lease_until: number; lease_token: string }[]>`SELECT id, lease_until, lease_token FROM webhook_deliveries WHERE event_id = 'evt_kill'`;
     expect(row!.lease_token).not.toBeNull();
     child.kill("SIGKILL");
     await child.exited;
 
     rx.setDefault({ status: 200, body: "ok" });
     const second = await waitFor(() => rx.requests[1], 20_000, "node B's attempt after the lease lapsed");
-    expect(second.headers["user-agent"]).toBe("ferry/node-b");
+    expect(second.headers["x-node"]).toBe("node-b");
     expect(second.at).toBeGreaterThanOrEqual(row!.lease_until - 50); // never while the killed node's lease held
     expect(second.headers["webhook-id"]).toBe(row!.id); // at least once, same webhook-id
     expect(second.headers["x-delivery-attempt"]).toBe("1"); // the killed attempt was never recorded

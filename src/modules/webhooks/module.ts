@@ -8,6 +8,7 @@ import { PgWebhooksService } from "./service-pg";
 /** The webhooks feature; its delivery engine is handed to the features that send through it (src/modules/index.ts). */
 export interface WebhooksModule extends FeatureModule {
   engine: WebhookEngine;
+  service: WebhooksService | PgWebhooksService;
 }
 
 /**
@@ -40,5 +41,5 @@ export function createWebhooksModule(ctx: AppContext): WebhooksModule {
   // Retries due later than the engine's timers reach (a minute) are found by this sweep (on every node).
   ctx.scheduler.add({ name: "webhooks.sweep", pattern: "*/15 * * * * *", run: () => engine.wakeAll() });
   ctx.onShutdown(() => engine.stop(ctx.config().server.shutdown_timeout));
-  return { name: "webhooks", engine, routes: webhooksRoutes(ctx, service), start: () => engine.start() };
+  return { name: "webhooks", engine, service, routes: webhooksRoutes(ctx, service), start: () => engine.start() };
 }
