@@ -195,6 +195,31 @@ describe.skipIf(!!reason)("webhooks on PostgreSQL", () => {
     expect((await a.request("POST", "/api/v1/deliveries/msg_nope/retry", { token: TOKEN })).status).toBe(404);
   });
 
+  test("a 410 disables the subscriber for every node: stored, announced, and no longer fanned out to", async () => {
+    const rx = await fake({ reply: { status: 410, body: "gone" } });
+    const schema = freshSchema();
+    const cfg = (nodeId: string) => configWith(schema, nodeId, [sub("s1", rx.url, { secret: WHSEC, events: ["attempt.*"] }), sub("ops", rx.url.replace("/hook", "/ops"), { events: ["subscriber.*"] })]);
+    const a = await node(cfg("node-a"));
+    const b = await node(cfg("node-b"));
+    rx.reply({ status: 410, body: "gone" }).setDefault({ status: 200, body: "ok" });
+    await publish(a, { id: "evt_gone", name: "attempt.started", data: {} });
+    const [id] = await deliveryIds(a, "evt_gone");
+    const d = await waitStatus(a, id!, "failed");
+    expect(d.attempts[0]).toMatchObject({ status_code: 410, outcome: "disabled" });
+    // The operational event went to the ops subscriber (and not back to s1).
+    const ops = await waitFor(() => rx.requests.find((r) => r.path === "/ops"), 10_000, "subscriber.disabled at the ops subscriber");
+    expect(JSON.parse(ops.body)).toMatchObject({ name: "subscriber.disabled", data: { subscriber_id: "s1", delivery_id: id! } });
+    const plugins = (await (await a.request("GET", "/api/v1/plugins", { token: TOKEN })).json()) as any;
+    expect(plugins.inactive.map((p: any) => p.id)).toEqual(["s1"]);
+    // Node B learns it from the table at its next refresh, and fans out no more to s1.
+    await engineOf(b).refresh();
+    expect(((await (await b.request("GET", "/api/v1/webhook-health", { token: TOKEN })).json()) as any).subscribers.find((s: any) => s.id === "s1").status).toBe("disabled");
+    await publish(b, { id: "evt_after", name: "attempt.submitted", data: {} });
+    expect(await deliveryIds(b, "evt_after")).toEqual([]);
+    const replay = await b.request("POST", `/api/v1/deliveries/${id}/retry`, { token: TOKEN });
+    expect(replay.status).toBe(409);
+  });
+
   test("two nodes on one database: a bulk replay wakes both, they share the work and never send a delivery twice", async () => {
     const inFlight = new Map<string, number>();
     let overlaps = 0;

@@ -13,6 +13,8 @@ const FLOAT8 = 701;
 /** The events of a batch of publishes in one INSERT; the ids that were new (a known id, or a repeat in the batch, is skipped). */
 export async function insertEvents(tx: PgTx, events: Array<{ id: string; name: string; envelope: string }>, now: number): Promise<Set<string>> {
   if (events.length === 0) return new Set();
+  // In id order: two nodes inserting overlapping batches lock the ids in the same order (no deadlock).
+  events = [...events].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const rows = await tx<{ id: string }[]>`INSERT INTO events (id, name, envelope, created_at)
     SELECT u.id, u.name, u.envelope, ${now}::bigint
     FROM unnest(${tx.array(events.map((e) => e.id), TEXT)}::text[], ${tx.array(events.map((e) => e.name), TEXT)}::text[],
