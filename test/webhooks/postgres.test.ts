@@ -271,6 +271,33 @@ describe.skipIf(!!reason)("webhooks on PostgreSQL", () => {
     expect(attempts).toBe(N);
   });
 
+  test("a node stopping gives its in-flight deliveries back at once: the other node sends them without waiting for the lease", async () => {
+    const rx = await fake({ reply: "hang" });
+    const schema = freshSchema();
+    // A lease of 60 s + 30 s: only the release at shutdown can explain an early second attempt.
+    const cfg = (nodeId: string) =>
+      configWith(schema, nodeId, [sub("s1", rx.url, { timeout_ms: 60_000, secret: WHSEC, headers: { "X-Node": nodeId } })], { server: { shutdown_timeout: "200ms" } });
+    const a = await startFerry(cfg("node-a"));
+    let aStopped = false;
+    cleanups.push(async () => {
+      if (!aStopped) await a.stop();
+    });
+    const b = await node(cfg("node-b"));
+    await publish(a, { id: "evt_stop", name: "attempt.started", data: {} });
+    await waitFor(() => rx.requests[0], 10_000, "node A's attempt");
+    const [row] = await pgOf(b).sql<{ id: string; lease_until: number }[]>`SELECT id, lease_until FROM webhook_deliveries WHERE event_id = 'evt_stop'`;
+    rx.setDefault({ status: 200, body: "ok" });
+    await a.stop();
+    aStopped = true;
+    const second = await waitFor(() => rx.requests[1], 15_000, "node B's attempt");
+    expect(second.headers["x-node"]).toBe("node-b");
+    expect(second.at).toBeLessThan(row!.lease_until - 30_000);
+    expect(second.headers["webhook-id"]).toBe(row!.id);
+    const d = await waitStatus(b, row!.id, "delivered");
+    // The attempt cut short by the shutdown is not counted.
+    expect(d.attempts.map((x: any) => [x.attempt, x.outcome])).toEqual([[1, "delivered"]]);
+  });
+
   test("a delivery leased by a node that is killed mid-attempt is sent by the other node once the lease lapses", async () => {
     const rx = await fake({ reply: "hang" });
     const schema = freshSchema();

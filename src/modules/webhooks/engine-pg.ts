@@ -256,7 +256,12 @@ export class PgWebhookEngine extends WebhookEngine {
       if (!this.running) {
         // Stopped meanwhile: what was claimed goes back at once.
         const leases = [...claimed.values()].flatMap((c) => c.rows.map((r) => ({ id: r.id, token })));
-        await this.driver.write((tx) => pg.releaseLeases(tx, leases)).catch(() => {});
+        await this.driver
+          .write((tx, w) => {
+            w.notify(DELIVERIES_KIND);
+            return pg.releaseLeases(tx, leases);
+          })
+          .catch(() => {});
       } else this.launchPlans(claims, claimed, token, this.ctx.clock.now());
       this.claiming = null;
       if (this.pumpAgain) {
@@ -344,7 +349,13 @@ export class PgWebhookEngine extends WebhookEngine {
     // Outcomes first: a finished attempt's row must not be released (and sent again) before its outcome is stored.
     await this.pgRecorder.flush();
     if (left.length || waiting.length) {
-      await this.driver.write((tx) => pg.releaseLeases(tx, [...left, ...waiting])).catch((err) => this.ctx.log.warn({ err }, "releasing webhook leases at shutdown failed; they lapse on their own"));
+      // NOTIFY: another node sends them now rather than at its next refresh.
+      await this.driver
+        .write((tx, w) => {
+          w.notify(DELIVERIES_KIND);
+          return pg.releaseLeases(tx, [...left, ...waiting]);
+        })
+        .catch((err) => this.ctx.log.warn({ err }, "releasing webhook leases at shutdown failed; they lapse on their own"));
     }
   }
 }
