@@ -54,15 +54,25 @@ export async function moveSqliteToPostgres(db: Db, sql: PgSql, schema: string, o
     const columns = (db.prepare(`SELECT name FROM pragma_table_info(?)`).pluck().all(table) as string[]).filter((c) => pgColumns.has(c));
     const total = db.prepare(`SELECT count(*) FROM "${table}"`).pluck().get() as number;
     const batch = Math.max(1, Math.min(options.batch ?? 1000, Math.floor(MAX_PARAMS / columns.length)));
-    const read = db.prepare(`SELECT rowid AS __rowid, ${columns.map((c) => `"${c}"`).join(", ")} FROM "${table}" WHERE rowid > ? ORDER BY rowid LIMIT ?`);
-    let last = -Infinity;
+    // Keyset paging: by rowid, or by the primary key where the table is WITHOUT ROWID.
+    const withoutRowid = /\bWITHOUT\s+ROWID\s*;?\s*$/i.test((db.prepare("SELECT sql FROM sqlite_master WHERE name = ?").pluck().get(table) as string).trim());
+    const key = withoutRowid
+      ? (db.prepare("SELECT name FROM pragma_table_info(?) WHERE pk > 0 ORDER BY pk").pluck().all(table) as string[])
+      : ["rowid"];
+    const ident = (c: string) => (c === "rowid" ? c : `"${c}"`);
+    const keyList = key.map(ident).join(", ");
+    const select = `SELECT ${key.map((c, i) => `${ident(c)} AS __k${i}`).join(", ")}, ${columns.map((c) => `"${c}"`).join(", ")} FROM "${table}"`;
+    const readFirst = db.prepare(`${select} ORDER BY ${keyList} LIMIT ?`);
+    const readAfter = db.prepare(`${select} WHERE (${keyList}) > (${key.map(() => "?").join(", ")}) ORDER BY ${keyList} LIMIT ?`);
+    let last: unknown[] | null = null;
     let copied = 0;
     let inserted = 0;
     for (;;) {
-      const rows = read.all(last, batch) as Array<Record<string, unknown>>;
+      const rows = (last ? readAfter.all(...last, batch) : readFirst.all(batch)) as Array<Record<string, unknown>>;
       if (!rows.length) break;
-      last = rows.at(-1)!.__rowid as number;
-      for (const r of rows) delete r.__rowid;
+      const end = rows.at(-1)!;
+      last = key.map((_, i) => end[`__k${i}`]);
+      for (const r of rows) for (let i = 0; i < key.length; i++) delete r[`__k${i}`];
       const out = await sql`INSERT INTO ${sql(table)} ${sql(rows as never, columns)} ON CONFLICT DO NOTHING`;
       inserted += out.count;
       copied += rows.length;
