@@ -114,3 +114,10 @@ CREATE TABLE course_unenrolled (
   user_id   bigint NOT NULL,
   PRIMARY KEY (course_id, user_id)
 );
+-- PostgreSQL only (nothing to move from SQLite): bumped by every write that changes a course's
+-- model outside the pipeline (a posted structure, a staff enrolment), so the course's shard
+-- owner, wherever it runs, reloads that course before its next batch.
+CREATE TABLE course_versions (
+  course_id bigint PRIMARY KEY,
+  version   bigint NOT NULL
+);
