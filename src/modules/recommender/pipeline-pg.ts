@@ -53,6 +53,9 @@ export class PgPipeline {
   /** Batches refused by the lease check (this node was no longer the owner). */
   fenced = 0;
   lastRefreshAt = 0;
+  /** Shards taken so far: from which snapshot, how many transitions replayed after it (tests, logs). */
+  restores: Array<{ shard: number; epoch: number; snapshotSeq: number; replayed: number }> = [];
+  private stopping: Promise<void> | null = null;
 
   constructor(private o: PgPipelineOptions) {}
 
@@ -181,6 +184,7 @@ export class PgPipeline {
       }
     }
     if (top > q.lastSeq) q.lastSeq = top;
+    this.restores.push({ shard: st.shard, epoch: st.epoch, snapshotSeq: from, replayed });
     if (replayed) this.o.log.info({ shard: st.shard, epoch: st.epoch, snapshotSeq: from, replayed }, "shard taken: Q-tables restored from snapshot and replayed");
   }
 
@@ -318,13 +322,15 @@ export class PgPipeline {
   }
 
   /** Before the leases are handed over: the last batches and a snapshot of each owned shard. */
-  async stop(): Promise<void> {
-    if (this.stopped) return;
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    await this.idle();
-    await this.snapshot();
-    this.stopped = true;
-    this.states.clear();
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      if (this.timer) clearInterval(this.timer);
+      this.timer = null;
+      await this.idle();
+      await this.snapshot();
+      this.stopped = true;
+      this.states.clear();
+    })();
+    return this.stopping;
   }
 }
