@@ -175,6 +175,18 @@ describe("recommender on PostgreSQL, through the HTTP server", () => {
     } finally {
       await sql.end();
     }
+    // One more event of a course of b's, ingested on a: b hears a's NOTIFY and processes it
+    // (polling, every second, is only the fallback).
+    const cb = courses[0]!;
+    const sql2 = postgres(url, { max: 1, onnotice: () => {}, connection: { search_path: "ferry" } });
+    try {
+      const t0 = performance.now();
+      expect((await moodle(a, "/webhook/moodle-events", { logs: [visit(cb, 1001, lessonsOf(cb)[1]![2]!, 1_764_000_000)] })).status).toBe(202);
+      await until("b processed a's ingest", async () => Number((await sql2`SELECT count(*) AS n FROM log_events WHERE processed = 0`)[0]!.n) === 0, 10_000);
+      console.log(`ingest on node a → processed by node b (the shard's owner): ${Math.round(performance.now() - t0)} ms`);
+    } finally {
+      await sql2.end();
+    }
     for (const c of courses) {
       const mine = owned.b.includes(shardOfCourse(c, 8)) ? b : a;
       const other = mine === a ? b : a;
