@@ -185,7 +185,7 @@ export class PgPipeline {
     }
     if (top > q.lastSeq) q.lastSeq = top;
     this.restores.push({ shard: st.shard, epoch: st.epoch, snapshotSeq: from, replayed });
-    if (replayed) this.o.log.info({ shard: st.shard, epoch: st.epoch, snapshotSeq: from, replayed }, "shard taken: Q-tables restored from snapshot and replayed");
+    if (from || replayed) this.o.log.info({ shard: st.shard, epoch: st.epoch, snapshotSeq: from, replayed }, "shard taken: Q-tables restored from snapshot and replayed");
   }
 
   private async drainShard(shard: number): Promise<void> {
