@@ -186,4 +186,37 @@ describe("recommender shards on PostgreSQL", () => {
     const engineC = (await c.pipeline.engineOf(COURSE))!;
     expect(engineC.q.toJSON()).toEqual(engineRef.q.toJSON());
   }, 120_000);
+
+  it("an erasure processed by one shard's owner drops the user from the memory of every node", async () => {
+    const url = await database();
+    const a = await node(url, "a");
+    const b = await node(url, "b");
+    await a.shards.rebalance(["a", "b"]);
+    await b.shards.rebalance(["a", "b"]);
+    await a.shards.rebalance(["a", "b"]);
+    // COURSE's shard on one node; the site course (where Moodle logs user_deleted) on the other.
+    const owner = a.shards.epochOf(shardOfCourse(COURSE, SHARDS)) !== null ? a : b;
+    const other = owner === a ? b : a;
+    let site = 1;
+    while (other.shards.epochOf(shardOfCourse(site, SHARDS)) === null) site++;
+    const { lessons, chunks } = courseEvents(5);
+    await a.driver.write((tx) => applyStructurePg(tx, COURSE, structure(COURSE, lessons).contents, Date.now()));
+    await ingest(a, chunks[0]!);
+    await until("the course processed", async () => (await pending(a)) === 0);
+    await owner.pipeline.idle();
+    const user = Number(chunks[0]![0]!.userid);
+    const engine = (await owner.pipeline.engineOf(COURSE))!;
+    expect(engine.knownLearner(user, COURSE)).not.toBeNull();
+    const rows = validateLogs([{ userid: "2", courseid: String(site), eventname: "\\core\\event\\user_deleted", relateduserid: String(user), objectid: String(user), contextlevel: "10", timecreated: "1766100000" }]);
+    await a.driver.write(async (tx, w) => {
+      await insertLogsPg(tx, rows, null, Date.now());
+      w.notify(shardWorkKind(shardOfCourse(site, SHARDS)));
+    });
+    await until("the erasure processed", async () => (await pending(a)) === 0);
+    await other.pipeline.idle();
+    await until("the owner of the course forgot the user", async () => engine.knownLearner(user, COURSE) === null, 5000);
+    expect(await a.driver.sql`SELECT 1 FROM learners WHERE user_id = ${user}`).toHaveLength(0);
+    expect(await a.driver.sql`SELECT 1 FROM recommendations WHERE user_id = ${user}`).toHaveLength(0);
+    expect(await a.driver.sql`SELECT 1 FROM log_events WHERE userid = ${user}`).toHaveLength(0);
+  }, 60_000);
 });

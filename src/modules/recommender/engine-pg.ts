@@ -96,7 +96,7 @@ export class PgEngine extends Engine {
    * steps as processEvents on SQLite, its writes into `tx`. Memory is ahead of the database
    * until `tx` commits: on any failure the caller drops this engine.
    */
-  async process(tx: PgTx, rows: EventRow[], now: number): Promise<ProcessResult> {
+  async process(tx: PgTx, rows: EventRow[], now: number): Promise<ProcessResult & { erased: number[] }> {
     await this.ensureCourses(tx, [...new Set(rows.map((r) => r.courseid))]);
     const ops = (this.ops = new PgOps());
     try {
@@ -105,7 +105,7 @@ export class PgEngine extends Engine {
       const applied = persistBatchPg(ops, batch, (l, m) => this.stateOf(l, this.course(l.courseId), m), (l, m) => activitiesIn(this.course(l.courseId), m).length, now, seqs);
       const result = this.finish(ops, batch, applied, rows.length, {}, now);
       await ops.run(tx);
-      return result;
+      return { ...result, erased: [...batch.erased] };
     } finally {
       this.ops = null;
     }

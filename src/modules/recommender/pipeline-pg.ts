@@ -21,6 +21,10 @@ import type { QSnapshotData } from "./qtable";
 // the shard's engine, which is rebuilt from the database (snapshot + replay) before the next batch.
 
 
+/** Told to every node when a batch erased a user: each drops what its shard engines hold of them. */
+const ERASED_PREFIX = "recommender.erased.";
+const erasedKind = (userId: number) => `${ERASED_PREFIX}${userId}`;
+
 interface ShardState {
   shard: number;
   epoch: number;
@@ -78,6 +82,7 @@ export class PgPipeline {
       for (const k of kinds) {
         const s = shardOfWorkKind(k);
         if (s !== null) this.signal(s);
+        else if (k.startsWith(ERASED_PREFIX)) this.forgetEverywhere(Number(k.slice(ERASED_PREFIX.length)));
       }
     });
     this.timer = setInterval(() => void this.poll(), this.o.pollMs ?? 1000);
@@ -119,6 +124,10 @@ export class PgPipeline {
   async idle(): Promise<void> {
     while (this.draining || this.dirty.size) await this.chain;
     await this.chain;
+  }
+
+  private forgetEverywhere(userId: number): void {
+    for (const st of this.states.values()) st.engine.forget(userId, null);
   }
 
   private drop(shard: number): void {
@@ -172,11 +181,13 @@ export class PgPipeline {
     const from = q.lastSeq;
     let top = from;
     let replayed = 0;
+    // Every course with a transition has activities (a transition is always on one), so this
+    // small table names the shard's courses; their history is read by (course_id, seq).
+    const courses = (await this.sql<{ course_id: number }[]>`SELECT DISTINCT course_id FROM course_activities`).map((r) => r.course_id).filter((c) => this.shardOf(c) === st.shard);
     const cursor = this.sql<{ seq: number; course_id: number; state: string; action: number | null; reward: number; next_state: string }[]>`
-      SELECT seq, course_id, state, action, reward, next_state FROM state_history WHERE seq > ${from} ORDER BY seq`.cursor(2000);
+      SELECT seq, course_id, state, action, reward, next_state FROM state_history WHERE course_id = ANY(${this.sql.array(courses, 20)}::bigint[]) AND seq > ${from} ORDER BY seq`.cursor(2000);
     for await (const rows of cursor) {
       for (const r of rows) {
-        if (this.shardOf(r.course_id) !== st.shard) continue;
         if (r.seq > top) top = r.seq;
         if (r.action === null) continue;
         q.apply({ course: r.course_id, s: r.state.split("|").map(Number), a: r.action, r: r.reward, s2: r.next_state.split("|").map(Number) }, r.seq);
@@ -213,6 +224,7 @@ export class PgPipeline {
     const courses = await this.pendingCourses(st.shard);
     if (!courses.length) return 0;
     const { driver, shards, clock } = this.o;
+    let erased: number[] = [];
     try {
       const n = await this.sql.begin(async (tx) => {
         const now = clock.now();
@@ -221,9 +233,13 @@ export class PgPipeline {
           FROM log_events WHERE processed = 0 AND courseid = ANY(${tx.array(courses, 20)}::bigint[]) ORDER BY courseid, timecreated, id LIMIT ${size} FOR UPDATE`;
         if (!rows.length) return 0;
         await tx`UPDATE log_events SET processed = 1 WHERE id = ANY(${tx.array(rows.map((r) => r.id), 20)}::bigint[])`;
-        await st.engine.process(tx as PgTx, [...rows], now);
+        const result = await st.engine.process(tx as PgTx, [...rows], now);
+        // Erased users (\core\event\user_deleted) leave every node's memory, not only this shard's.
+        for (const u of result.erased) await tx`SELECT pg_notify(${driver.channel}, ${JSON.stringify({ n: shards.nodeId, k: [erasedKind(u)] })})`;
+        erased = result.erased;
         return rows.length;
       });
+      for (const u of erased) this.forgetEverywhere(u);
       this.processed += n;
       if (n) this.lastRefreshAt = Date.now();
       return n;
