@@ -70,19 +70,25 @@ describe("recommender on PostgreSQL, through the HTTP server", () => {
     running.push(lite);
     const url = await freshDb();
     const pg = await pgFerry(url, "solo");
-    for (const f of [lite, pg]) {
+    const sql = postgres(url, { max: 1, onnotice: () => {}, connection: { search_path: "ferry" } });
+    const done = {
+      sqlite: async () => ((await (await lite.request("GET", "/health", { token: API_TOKEN })).json()) as any).recommender.pending_events === 0,
+      postgres: async () => Number((await sql`SELECT count(*) AS n FROM log_events WHERE processed = 0`)[0]!.n) === 0,
+    };
+    for (const [name, f] of [["sqlite", lite], ["postgres", pg]] as const) {
       expect((await moodle(f, "/api/v1/courses/2/structure", structure2())).status).toBe(200);
+      const t0 = performance.now();
       const r = await moodle(f, "/webhook/moodle-events", { event_id: "fixture-1", logs });
       expect(r.status).toBe(202);
+      const t1 = performance.now();
+      await until(`${name} pipeline`, done[name]);
+      console.log(`${name}: ${logs.length} fixture logs accepted in ${Math.round(t1 - t0)} ms, learned and answers stored ${Math.round(performance.now() - t1)} ms later`);
       expect(((await r.json()) as any).accepted).toBe(logs.length);
       // A retry of the same batch is a duplicate as a whole.
       expect(((await (await moodle(f, "/webhook/moodle-events", { event_id: "fixture-1", logs: logs.slice(0, 3) })).json()) as any).duplicates).toBe(3);
     }
-    await until("SQLite pipeline", async () => ((await (await lite.request("GET", "/health", { token: API_TOKEN })).json()) as any).recommender.pending_events === 0);
-    const sql = postgres(url, { max: 1, onnotice: () => {}, connection: { search_path: "ferry" } });
     let sample: { user_id: number; module_id: number } = { user_id: 0, module_id: 0 };
     try {
-      await until("PostgreSQL pipeline", async () => Number((await sql`SELECT count(*) AS n FROM log_events WHERE processed = 0`)[0]!.n) === 0);
       const pgRows = await sql`SELECT user_id, course_id, module_id, k, body, "full" FROM recommendations`;
       const liteDb = new Database(lite.dbPath, { readonly: true });
       const liteRows = liteDb.query("SELECT user_id, course_id, module_id, k, body, full FROM recommendations").all() as any[];

@@ -13,20 +13,23 @@ import { courseModelOf, USER_DELETED, type MoodleWriter } from "./service";
 // Stored events reach their course shard's owner through the batch's NOTIFY (shardWorkKind),
 // with the owner's polling as the fallback; there is no pipeline job on PostgreSQL.
 
-type Row = Record<string, unknown>;
-// 19 columns a row; PostgreSQL takes at most 65535 bind parameters per statement.
-const CHUNK = 3000;
-const LOG_COLUMNS = ["dkey", "batch_id", "userid", "relateduserid", "courseid", "eventname", "component", "action", "target", "objectid", "edulevel", "contextinstanceid", "contextlevel", "timecreated", "other", "enrich", "raw", "received_at", "processed"] as const;
-
 /** Inserts the logs not stored yet (by dkey, also within the batch), in order; returns the new rows' course ids. */
 export async function insertLogsPg(tx: PgTx, rows: LogRow[], batchId: string | null, now: number): Promise<number[]> {
-  const courses: number[] = [];
-  for (let i = 0; i < rows.length; i += CHUNK) {
-    const part: Row[] = rows.slice(i, i + CHUNK).map((r) => ({ ...r, batch_id: batchId, received_at: now, processed: 0 }));
-    const got = await tx<{ courseid: number }[]>`INSERT INTO log_events ${tx(part, ...LOG_COLUMNS)} ON CONFLICT (dkey) DO NOTHING RETURNING courseid`;
-    for (const g of got) courses.push(g.courseid);
-  }
-  return courses;
+  if (!rows.length) return [];
+  // One array per column through unnest(): 19 parameters whatever the batch size (a VALUES list
+  // of 4,000 logs would be 76,000, past PostgreSQL's limit, and slower to parse); WITH ORDINALITY
+  // keeps the batch's order, so ids follow it as on SQLite.
+  const col = <T>(f: (r: LogRow) => T) => rows.map(f);
+  const got = await tx<{ courseid: number }[]>`INSERT INTO log_events (dkey, batch_id, userid, relateduserid, courseid, eventname, component, action, target, objectid, edulevel, contextinstanceid, contextlevel, timecreated, other, enrich, raw, received_at, processed)
+    SELECT dkey, ${batchId}, userid, relateduserid, courseid, eventname, component, action, target, objectid, edulevel, contextinstanceid, contextlevel, timecreated, other, enrich, raw, ${now}, 0
+    FROM unnest(${tx.array(col((r) => r.dkey), 20)}::bigint[], ${tx.array(col((r) => r.userid), 20)}::bigint[], ${tx.array(col((r) => r.relateduserid), 20)}::bigint[], ${tx.array(col((r) => r.courseid), 20)}::bigint[],
+      ${tx.array(col((r) => r.eventname), 25)}::text[], ${tx.array(col((r) => r.component), 25)}::text[], ${tx.array(col((r) => r.action), 25)}::text[], ${tx.array(col((r) => r.target), 25)}::text[],
+      ${tx.array(col((r) => r.objectid), 20)}::bigint[], ${tx.array(col((r) => r.edulevel), 23)}::int[], ${tx.array(col((r) => r.contextinstanceid), 20)}::bigint[], ${tx.array(col((r) => r.contextlevel), 23)}::int[],
+      ${tx.array(col((r) => r.timecreated), 20)}::bigint[], ${tx.array(col((r) => r.other), 25)}::text[], ${tx.array(col((r) => r.enrich), 25)}::text[], ${tx.array(col((r) => r.raw), 25)}::text[])
+      WITH ORDINALITY AS u(dkey, userid, relateduserid, courseid, eventname, component, action, target, objectid, edulevel, contextinstanceid, contextlevel, timecreated, other, enrich, raw, ord)
+    ORDER BY ord
+    ON CONFLICT (dkey) DO NOTHING RETURNING courseid`;
+  return got.map((g) => g.courseid);
 }
 
 export class PgMoodleWriter implements MoodleWriter {

@@ -25,39 +25,42 @@ export class PgOps implements RecSink {
   moves: Row[] = [];
   rankers: Row[] = [];
   history: Row[] = [];
-  /** Erasure, staff and unenrolment, in the order the engine asked for them. */
-  after: Array<(tx: PgTx) => Promise<unknown>> = [];
+  /**
+   * Erasure, staff and unenrolment, in the order the engine asked for them. Each returns its
+   * statements unawaited: they are sent pipelined, and one connection runs them in that order.
+   */
+  after: Array<(tx: PgTx) => Array<Promise<unknown>>> = [];
   recs = new Map<string, Row>();
 
   erase(userId: number): void {
-    this.after.push(async (tx) => {
-      await tx`DELETE FROM learners WHERE user_id = ${userId}`;
-      await tx`DELETE FROM user_states WHERE user_id = ${userId}`;
-      await tx`DELETE FROM recommendations WHERE user_id = ${userId}`;
-      await tx`UPDATE state_history SET user_id = 0, event_id = 0, event_time = 0 WHERE user_id = ${userId}`;
-      await tx`DELETE FROM course_unenrolled WHERE user_id = ${userId}`;
-      await tx`DELETE FROM course_staff WHERE user_id = ${userId}`;
-      await tx`DELETE FROM log_events WHERE userid = ${userId} OR relateduserid = ${userId}`;
-    });
+    this.after.push((tx) => [
+      tx`DELETE FROM learners WHERE user_id = ${userId}`,
+      tx`DELETE FROM user_states WHERE user_id = ${userId}`,
+      tx`DELETE FROM recommendations WHERE user_id = ${userId}`,
+      tx`UPDATE state_history SET user_id = 0, event_id = 0, event_time = 0 WHERE user_id = ${userId}`,
+      tx`DELETE FROM course_unenrolled WHERE user_id = ${userId}`,
+      tx`DELETE FROM course_staff WHERE user_id = ${userId}`,
+      tx`DELETE FROM log_events WHERE userid = ${userId} OR relateduserid = ${userId}`,
+    ]);
   }
 
   moveCount(courseId: number, from: number, to: number, n: number): void {
-    this.after.push((tx) => tx`UPDATE activity_moves SET n = ${n} WHERE course_id = ${courseId} AND from_cmid = ${from} AND to_cmid = ${to}`);
+    this.after.push((tx) => [tx`UPDATE activity_moves SET n = ${n} WHERE course_id = ${courseId} AND from_cmid = ${from} AND to_cmid = ${to}`]);
   }
 
   dropLearner(userId: number, courseId: number): void {
-    this.after.push(async (tx) => {
-      await tx`DELETE FROM learners WHERE user_id = ${userId} AND course_id = ${courseId}`;
-      await tx`DELETE FROM user_states WHERE user_id = ${userId} AND course_id = ${courseId}`;
-      await tx`DELETE FROM recommendations WHERE user_id = ${userId} AND course_id = ${courseId}`;
-    });
+    this.after.push((tx) => [
+      tx`DELETE FROM learners WHERE user_id = ${userId} AND course_id = ${courseId}`,
+      tx`DELETE FROM user_states WHERE user_id = ${userId} AND course_id = ${courseId}`,
+      tx`DELETE FROM recommendations WHERE user_id = ${userId} AND course_id = ${courseId}`,
+    ]);
   }
 
   endEnrolment(userId: number, courseId: number): void {
-    this.after.push(async (tx) => {
-      await tx`INSERT INTO course_unenrolled (course_id, user_id) VALUES (${courseId}, ${userId}) ON CONFLICT DO NOTHING`;
-      await tx`DELETE FROM recommendations WHERE user_id = ${userId} AND course_id = ${courseId}`;
-    });
+    this.after.push((tx) => [
+      tx`INSERT INTO course_unenrolled (course_id, user_id) VALUES (${courseId}, ${userId}) ON CONFLICT DO NOTHING`,
+      tx`DELETE FROM recommendations WHERE user_id = ${userId} AND course_id = ${courseId}`,
+    ]);
   }
 
   recommendation(userId: number, courseId: number, moduleId: number, body: string, full: string, k: number, now: number): void {
@@ -83,7 +86,7 @@ export class PgOps implements RecSink {
     await each(this.rankers, (rows) => tx`INSERT INTO course_rankers ${tx(rows, "course_id", "weights", "judged", "moves")}
       ON CONFLICT (course_id) DO UPDATE SET weights = excluded.weights, judged = excluded.judged, moves = excluded.moves`);
     await each(this.history, (rows) => tx`INSERT INTO state_history ${tx(rows, "seq", "event_id", "user_id", "course_id", "module_id", "state", "action", "reward", "next_state", "event_time")}`);
-    for (const op of this.after) await op(tx);
+    if (this.after.length) await Promise.all(this.after.flatMap((op) => op(tx)));
     await each([...this.recs.values()], (rows) => tx`INSERT INTO recommendations ${tx(rows, "user_id", "course_id", "module_id", "body", "full", "k", "generated_at")}
       ON CONFLICT (user_id, module_id, course_id) DO UPDATE SET body = excluded.body, "full" = excluded."full", k = excluded.k, generated_at = excluded.generated_at`);
   }
