@@ -96,15 +96,18 @@ export class PgPipeline {
     this.dirty.add(shard);
     if (this.draining) return;
     this.draining = true;
-    this.serial(async () => {
+    // One round over the shards signalled so far; signals meanwhile start the next round, after
+    // whatever else was queued (a snapshot is never starved by a steady stream of events).
+    void this.serial(async () => {
+      const round = [...this.dirty];
+      this.dirty.clear();
       try {
-        while (this.dirty.size && !this.stopped) {
-          const s = this.dirty.values().next().value!;
-          this.dirty.delete(s);
-          await this.drainShard(s);
-        }
+        for (const s of round) if (!this.stopped) await this.drainShard(s);
       } finally {
         this.draining = false;
+        const next = [...this.dirty];
+        this.dirty.clear();
+        for (const s of next) this.signal(s);
       }
     });
   }
