@@ -12,6 +12,7 @@ import type { PostgresDriver } from "../../src/store/driver/postgres";
 import { SqliteDriver } from "../../src/store/driver/sqlite";
 import { BUN, ROOT, tempDir } from "../helpers/ferry";
 import { pgReason, startCluster, stopCluster } from "./harness";
+import { allPgMigrations } from "../../src/modules";
 
 afterAll(stopCluster);
 const pgTest = pgReason ? test.skip : test;
@@ -81,9 +82,12 @@ describe("ferry migrate and move-to-postgres", () => {
     const cfg = `storage: { driver: postgres, url: '${c.url.replace("ferry@", "ferry:pw-not-shown@")}', schema: mig }\n`;
     const first = runCli(["migrate"], cfg);
     expect(first.stderr).toBe("");
-    expect(first.stdout).toContain("applied migrations 1 to PostgreSQL schema mig; schema version 1");
+    // Every migration of the composition root's list (core and each ported feature's), in order.
+    const versions = allPgMigrations.map((m) => m.version).sort((a, b) => a - b);
+    const top = versions.at(-1);
+    expect(first.stdout).toContain(`applied migrations ${versions.join(", ")} to PostgreSQL schema mig; schema version ${top}`);
     const second = runCli(["migrate"], cfg);
-    expect(second.stdout).toContain("PostgreSQL schema mig is up to date (version 1)");
+    expect(second.stdout).toContain(`PostgreSQL schema mig is up to date (version ${top})`);
     expect(first.stdout + second.stdout).not.toContain("pw-not-shown");
   });
 

@@ -6,7 +6,9 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import postgres from "postgres";
 import { shardOfCourse } from "../../src/cluster/rendezvous";
-import { startFerry, type TestFerry } from "../helpers/ferry";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { BUN, ROOT, startFerry, type TestFerry } from "../helpers/ferry";
 import { pgUnavailable, startPgCluster, type PgCluster } from "../helpers/postgres";
 import { API_TOKEN, BASE_CONFIG, course2Logs, MOODLE_TOKEN, structure2 } from "../moodle/fixtures";
 import { structure, visit, type SynthActivity } from "./synthetic";
@@ -207,4 +209,31 @@ describe("recommender on PostgreSQL, through the HTTP server", () => {
       }
     }
   }, 90_000);
+
+  it("ferry move-to-postgres, then serve on PostgreSQL: the moved course's Q-table (from the SQLite snapshot) and answers are the same", async () => {
+    const logs = course2Logs();
+    const lite = await startFerry(CONFIG);
+    expect((await moodle(lite, "/api/v1/courses/2/structure", structure2())).status).toBe(200);
+    expect((await moodle(lite, "/webhook/moodle-events", { logs })).status).toBe(202);
+    await until("SQLite pipeline", async () => ((await (await lite.request("GET", "/health", { token: API_TOKEN })).json()) as any).recommender.pending_events === 0);
+    const get = async (f: TestFerry, path: string) => (await (await f.request("GET", path, { token: API_TOKEN })).json()) as any;
+    const qLite = await get(lite, "/api/v1/recommender/qtable?course_id=2");
+    const answersLite = await get(lite, "/api/v1/recommendations/13?course_id=2");
+    expect(answersLite.modules.length).toBeGreaterThan(0);
+    expect(Object.keys(qLite.states).length).toBeGreaterThan(5);
+    await lite.stop(); // writes the final snapshot
+
+    const url = await freshDb();
+    const cfg = join(lite.dir, "move.yaml");
+    writeFileSync(cfg, `storage: { driver: postgres, path: '${lite.dbPath}', url: '${url}', schema: ferry }\nlog: { level: silent }\n`);
+    const moved = Bun.spawnSync([BUN, join(ROOT, "src/main.ts"), "move-to-postgres", "--quiet", "--config", cfg], { stdout: "pipe", stderr: "pipe" });
+    expect(moved.exitCode).toBe(0);
+    for (const t of ["log_events", "learners", "user_states", "state_history", "recommendations", "qtable_snapshots", "activity_moves", "course_rankers"]) expect(moved.stdout.toString()).toMatch(new RegExp(`moved ${t}: [1-9]\\d* rows read`));
+
+    const pg = await pgFerry(url, "moved");
+    const qPg = await get(pg, "/api/v1/recommender/qtable?course_id=2");
+    expect(qPg.states).toEqual(qLite.states);
+    expect(qPg.updates).toBe(qLite.updates);
+    expect(await get(pg, "/api/v1/recommendations/13?course_id=2")).toEqual(answersLite);
+  }, 120_000);
 });
