@@ -10,11 +10,12 @@ import { EventBus } from "./events/bus";
 import { Metrics } from "./http/metrics";
 import { createLogger } from "./log/logger";
 import { HealthService } from "./modules/health/service";
-import { allMigrations, createFeatures } from "./modules";
+import { allMigrations, allPgMigrations, createFeatures } from "./modules";
 import { deleteFinishedJobs, Queue, systemClock, type Clock } from "./queue";
 import { Scheduler } from "./scheduler";
-import { openStore, type Store } from "./store/db";
-import { SqliteDriver } from "./store/driver/sqlite";
+import type { Store } from "./store/db";
+import { openStorage, StorageOpenError } from "./store/open-storage";
+import { NoPgImplementation, type Storage } from "./store/storage";
 import { clusterMetrics, Membership } from "./cluster/membership";
 import { ShardOwner } from "./cluster/shards";
 import { nodeIdOf } from "./config/schema";
@@ -44,11 +45,16 @@ export class Daemon {
     private options: DaemonOptions,
     private current: Config,
     readonly log: Logger,
-    readonly store: Store,
+    readonly storage: Storage,
     readonly ctx: AppContext,
     readonly health: HealthService,
     readonly modules: FeatureModule[],
   ) {}
+
+  /** The SQLite store (tests); there is none on PostgreSQL. */
+  get store(): Store {
+    return this.ctx.store;
+  }
 
   get port(): number {
     return this.server?.port ?? 0;
@@ -65,25 +71,27 @@ export class Daemon {
   static async start(options: DaemonOptions): Promise<Daemon> {
     let config = loadConfig(options.configPath, options.env ?? process.env);
     if (options.override) config = options.override(config);
-    if (config.storage.driver === "postgres") {
-      // The queue and store run on PostgreSQL (src/store/driver); the feature tables do not yet.
-      throw new StartError('storage.driver postgres: `ferry serve` cannot run on PostgreSQL yet (the feature tables are not ported; see README "Scale out"). `ferry migrate` and `ferry move-to-postgres` work; use storage.driver sqlite to serve');
-    }
     const log = createLogger(config.log.level, options.logDestination);
-    const store = openStore({ path: config.storage.path, durability: config.storage.durability, busyTimeoutMs: config.storage.busy_timeout, lock: "serve" }, allMigrations);
     const clock = options.clock ?? systemClock;
-    const driver = new SqliteDriver(store);
-    const queue = new Queue(driver, { log: log.child({ component: "queue" }), clock, leaseMs: config.queue.lease });
+    // The node id from the configured port (with port 0: the pid), so features get it before the server listens.
+    const nodeId = nodeIdOf(config);
+    let storage: Storage;
+    try {
+      storage = await openStorage(config, { sqlite: allMigrations, postgres: allPgMigrations }, { nodeId, log, clock });
+    } catch (err) {
+      if (err instanceof StorageOpenError) throw new StartError(err.message);
+      throw err;
+    }
+    const { driver } = storage;
+    const queue = storage.queue as Queue;
     const scheduler = new Scheduler(log.child({ component: "scheduler" }));
     const metrics = new Metrics();
-    const bus = new EventBus(store, log.child({ component: "bus" }));
+    const bus = new EventBus(storage.kind === "sqlite" ? storage.store : null, log.child({ component: "bus" }));
 
     let daemon!: Daemon;
     const early = { config };
     const shutdownTasks: Array<() => unknown> = [];
     const reloadListeners: Array<(next: Config, prev: Config) => void> = [];
-    // The node id from the configured port (with port 0: the pid), so features get it before the server listens.
-    const nodeId = nodeIdOf(config);
     const shards = new ShardOwner(driver, { nodeId, shards: config.cluster.shards, ttlMs: config.cluster.leader_ttl, clock, log: log.child({ component: "shards" }) });
     const membership = new Membership(driver, {
       nodeId,
@@ -99,8 +107,11 @@ export class Daemon {
       startedAt: Date.now(),
       // Before the Daemon object exists (module construction) the loaded config is current.
       config: () => (daemon ? daemon.current : early.config),
-      storage: { kind: "sqlite", store, driver, queue },
-      store,
+      storage,
+      get store(): Store {
+        if (storage.kind === "sqlite") return storage.store;
+        throw new NoPgImplementation("this code path (ctx.store is the SQLite store)");
+      },
       queue,
       scheduler,
       bus,
@@ -117,7 +128,7 @@ export class Daemon {
     metrics.addCollector(() => health.queueMetrics());
     registerCoreMaintenance(ctx);
     const modules = createFeatures(ctx);
-    daemon = new Daemon(shutdownTasks, reloadListeners, options, config, log, store, ctx, health, modules);
+    daemon = new Daemon(shutdownTasks, reloadListeners, options, config, log, storage, ctx, health, modules);
 
     const app = buildApp(ctx, health, modules);
     try {
@@ -128,7 +139,7 @@ export class Daemon {
         metrics,
       });
     } catch (err) {
-      store.close();
+      await closeStorage(storage);
       const code = (err as NodeJS.ErrnoException).code;
       if (code === "EADDRINUSE") throw new StartError(`port ${config.server.port} on ${config.server.host} is already in use (server.port)`);
       if (code === "EACCES") throw new StartError(`not allowed to listen on ${config.server.host}:${config.server.port} (server.port below 1024 needs privileges)`);
@@ -144,7 +155,8 @@ export class Daemon {
     metrics.addCollector(() => clusterMetrics(membership.status()).join("\n"));
     scheduler.start();
     if (options.signals) daemon.installSignals();
-    log.info({ version: VERSION, url: daemon.url, db: config.storage.path, durability: config.storage.durability }, "ferry started");
+    const where = storage.kind === "sqlite" ? { db: config.storage.path, durability: config.storage.durability } : { schema: config.storage.schema };
+    log.info({ version: VERSION, url: daemon.url, driver: storage.kind, node_id: nodeId, ...where }, "ferry started");
     return daemon;
   }
 
@@ -191,8 +203,7 @@ export class Daemon {
           this.log.error({ err }, "a shutdown task failed");
         }
       }
-      await this.store.drain();
-      this.store.close();
+      await closeStorage(this.storage);
       this.log.info("ferry stopped");
       this.log.flush?.();
     })();
@@ -207,6 +218,16 @@ export class Daemon {
     };
     process.on("SIGTERM", () => exit("SIGTERM"));
     process.on("SIGINT", () => exit("SIGINT"));
+  }
+}
+
+/** Commits what is queued and closes the database. */
+async function closeStorage(storage: Storage): Promise<void> {
+  if (storage.kind === "sqlite") {
+    await storage.store.drain();
+    storage.store.close();
+  } else {
+    await storage.driver.close();
   }
 }
 
@@ -228,12 +249,15 @@ function registerCoreMaintenance(ctx: AppContext): void {
     leaderOnly: true,
     run: async () => {
       const before = ctx.clock.now() - ctx.config().queue.retention;
+      const storage = ctx.storage;
       // Small batches, each its own commit, so request writes never wait long.
       for (let i = 0; i < 1000; i++) {
-        const n = await ctx.store.write((db) => deleteFinishedJobs(db, before, 500));
+        const n = storage.kind === "sqlite" ? await storage.store.write((db) => deleteFinishedJobs(db, before, 500)) : await storage.driver.deleteFinished(before, 500);
         if (n < 500) break;
       }
     },
   });
-  ctx.scheduler.add({ name: "store.checkpoint", pattern: cfg.storage.checkpoint_cron, run: () => ctx.store.checkpoint() });
+  const storage = ctx.storage;
+  // PostgreSQL checkpoints by itself; the SQLite WAL is truncated on this schedule.
+  if (storage.kind === "sqlite") ctx.scheduler.add({ name: "store.checkpoint", pattern: cfg.storage.checkpoint_cron, run: () => storage.store.checkpoint() });
 }

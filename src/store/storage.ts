@@ -32,3 +32,10 @@ export type WriteTx = Db | PgTx;
 export function isPgTx(tx: WriteTx): tx is PgTx {
   return typeof tx === "function";
 }
+
+/** Thrown where SQLite-only code is reached on PostgreSQL (ctx.store on the postgres driver). */
+export class NoPgImplementation extends Error {
+  constructor(what: string) {
+    super(`${what} has no PostgreSQL implementation`);
+  }
+}

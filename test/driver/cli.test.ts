@@ -66,10 +66,12 @@ describe("storage and cluster config", () => {
     }
   });
 
-  test("ferry serve on PostgreSQL refuses clearly (exit 69) until the features are ported", () => {
-    const r = runCli(["serve"], "storage: { driver: postgres, url: 'postgres://127.0.0.1:1/x' }\nlog: { level: silent }\n");
+  test("ferry serve on an unreachable PostgreSQL exits 69 naming the server, never the password", () => {
+    const r = runCli(["serve"], "storage: { driver: postgres, url: 'postgres://u:pw-not-shown@127.0.0.1:1/x' }\nlog: { level: silent }\n");
     expect(r.code).toBe(69);
-    expect(r.stderr).toContain("cannot run on PostgreSQL yet");
+    expect(r.stderr).toContain("cannot open PostgreSQL at 127.0.0.1:1/x (storage.url)");
+    expect(r.stderr).toContain("ECONNREFUSED");
+    expect(r.stderr + r.stdout).not.toContain("pw-not-shown");
   });
 });
 
