@@ -83,10 +83,11 @@ export class PgBridgeState implements BridgeState {
         ON CONFLICT (key) DO UPDATE SET result = excluded.result, at = excluded.at`;
     });
   }
+  /** Every node prunes (its cleanup also removes its own day files): SKIP LOCKED, so two nodes never wait for or deadlock on each other's rows. */
   prune(before: number) {
     return this.driver.write(async (tx) => {
-      const a = await tx`DELETE FROM bridge_processed WHERE at < ${before}`;
-      const b = await tx`DELETE FROM bridge_own_writes WHERE at < ${before}`;
+      const a = await tx`DELETE FROM bridge_processed WHERE key IN (SELECT key FROM bridge_processed WHERE at < ${before} FOR UPDATE SKIP LOCKED)`;
+      const b = await tx`DELETE FROM bridge_own_writes WHERE key IN (SELECT key FROM bridge_own_writes WHERE at < ${before} FOR UPDATE SKIP LOCKED)`;
       return a.count + b.count;
     });
   }

@@ -128,10 +128,10 @@ export class HealthService {
       family("ferry_store_commits_total", "counter", "Group commits since start.", [[{}, this.ctx.storage.driver.commits]]),
       family("ferry_database_up", "gauge", "1 while the database answers.", [[{ driver: this.ctx.storage.kind }, up]]),
       family("ferry_uptime_seconds", "gauge", "Seconds since ferry started.", [[{}, Math.round((Date.now() - this.ctx.startedAt) / 1000)]]),
-      // The cluster as /health shows it: who leads, which peers this node sees, which shards it owns.
+      // The cluster as /health shows it: who leads and which peers this node sees (the owned shards
+      // are counted in ferry_cluster_owned_shards; a series per shard would be thousands).
       family("ferry_cluster_leader", "gauge", "1 for the node this node sees as the leader.", c.leader ? [[{ ...node, leader: c.leader }, 1]] : []),
       family("ferry_cluster_peer", "gauge", "1 per node (this one included) with a fresh heartbeat.", c.peers.map((p): [Record<string, string>, number] => [{ ...node, peer: p }, 1])),
-      family("ferry_cluster_shard_owned", "gauge", "1 per course shard this node owns.", c.owned_shards.map((sh): [Record<string, string | number>, number] => [{ ...node, shard: sh }, 1])),
     ].join("\n");
   }
 }
