@@ -10,7 +10,11 @@ import { startFerry, waitFor, type TestFerry } from "../helpers/ferry";
 import { pgUnavailable, startPgCluster, type PgCluster } from "../helpers/postgres";
 import { sub, TOKEN, waitStatus } from "../webhooks/helpers";
 
-const reason = pgUnavailable();
+import { webhooksPgMigrations } from "../../src/modules/webhooks/migrations";
+
+// The jobs API on PostgreSQL needs the webhooks feature there too (the composition root leaves jobs
+// out without it): until its PostgreSQL tables exist in this tree, these tests cannot run.
+const reason = pgUnavailable() ?? (webhooksPgMigrations.length === 0 ? "the webhooks feature has no PostgreSQL implementation in this tree (jobs needs it)" : null);
 if (reason) console.log(`jobs API PostgreSQL tests skipped: ${reason}`);
 const pgTest = reason ? test.skip : test;
 
@@ -106,7 +110,7 @@ describe("jobs API on PostgreSQL, two nodes", () => {
     for (const d of ids) await waitStatus(b, d, "delivered");
     // Each replayed delivery was sent once more (after its 400), not once per node.
     await Bun.sleep(300);
-    for (const d of ids) expect(rx.requests.filter((q) => q.headers["webhook-id"] === d)).toHaveLength(2);
+    for (const i of [0, 1]) expect(rx.requests.filter((q) => q.headers["x-event-id"] === `evt_pgjob_${i}`)).toHaveLength(2);
 
     for (const n of [a, b]) {
       const st = await status(n, accepted.job_id);
