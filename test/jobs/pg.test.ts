@@ -167,4 +167,19 @@ describe("jobs API on PostgreSQL, two nodes", () => {
     expect((await sql`SELECT id FROM api_jobs`).length).toBe(2);
     await waitFor(async () => (await sql`SELECT 1 FROM api_jobs WHERE finished_at IS NULL`).length === 0, 15_000, "every job finished");
   }, 60_000);
+
+  pgTest("after jobs.replay_window the same signed request makes a new job (the expired key is claimed again)", async () => {
+    const { a, b, sql } = await twoNodes([], { replay_window: "1s" });
+    const body = { type: "webhooks.replay", items: ["msg_missing_w"] };
+    const first = await json(submit(a, body));
+    expect((await json(submit(b, body))).job_id).toBe(first.job_id);
+    await Bun.sleep(1200);
+    const later = await json(submit(b, body));
+    expect(later.job_id).not.toBe(first.job_id);
+    expect(later.duplicate).toBeUndefined();
+    // The key now names the new job: a repeat within the new window answers it.
+    expect((await json(submit(a, body))).job_id).toBe(later.job_id);
+    expect((await sql`SELECT id FROM api_jobs`).length).toBe(2);
+    expect([...(await sql`SELECT job_id FROM api_job_requests`)]).toEqual([{ job_id: later.job_id }]);
+  }, 60_000);
 });
