@@ -33,8 +33,8 @@ export type EventHook = (event: EventEnvelope) => unknown;
  * writes); for each event, false if its id was seen before (or earlier in the same list).
  */
 export type EventPersister = (db: Db, events: EventEnvelope[]) => boolean[];
-/** The same on PostgreSQL, inside the publisher's PgGroupCommit write. */
-export type PgEventPersister = (tx: PgTx, events: EventEnvelope[]) => Promise<boolean[]>;
+/** The same on PostgreSQL, inside the publisher's PgGroupCommit write (`w`: its after-commit and NOTIFY). */
+export type PgEventPersister = (tx: PgTx, w: PgWriteContext, events: EventEnvelope[]) => Promise<boolean[]>;
 
 /**
  * The event bus. `publish` runs inside the publisher's write (store.write / writeNow), so an event
@@ -98,7 +98,7 @@ export class EventBus {
     for (const p of this.pgPersisters) {
       const live = out.filter((e): e is EventEnvelope<D> => e !== null);
       if (live.length === 0) break;
-      const stored = await p(tx, live);
+      const stored = await p(tx, w, live);
       out = keepStored(out, () => stored);
     }
     const created = out.filter((e): e is EventEnvelope<D> => e !== null);

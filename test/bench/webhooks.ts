@@ -5,9 +5,12 @@
 // subscribers, one black-holed: the two healthy ones' throughput against all three healthy.
 // The receivers and the load generator run in this process; ferry, the BullMQ service, Redis and
 // the ceiling's forwarder are child processes (ferry at its default durability: fsync per commit).
+// Part "pg": the same burst with ferry on SQLite and on PostgreSQL, alternating rounds.
 import { join } from "node:path";
 import { ROOT, type BenchHarness, type BenchRow } from "./harness";
 import { redisAvailable, startRedis } from "./delivery/redis";
+import { pgUnavailable, startPgCluster } from "../helpers/postgres";
+import { writeFileSync } from "node:fs";
 
 const TOKEN = "bench-token";
 const now = () => performance.timeOrigin + performance.now();
@@ -190,6 +193,65 @@ async function versusBullmq(h: BenchHarness, rx: Receiver): Promise<BenchRow[]> 
   ];
 }
 
+/**
+ * ferry on PostgreSQL as a child process (`bun src/main.ts serve`, or FERRY_BIN), ready once its
+ * webhooks routes answer (until /health is ported, it is not the readiness check here).
+ */
+async function startPgFerry(h: BenchHarness, url: string, schema: string, config: Record<string, unknown>): Promise<{ url: string; stop(): Promise<void> }> {
+  const port = freePort();
+  const configPath = join(h.tmp(), "config.yaml");
+  writeFileSync(configPath, JSON.stringify({ ...config, server: { host: "127.0.0.1", port }, storage: { driver: "postgres", url, schema, pool: 8 }, log: { level: "warn" } }));
+  const cmd = process.env.FERRY_BIN ? [process.env.FERRY_BIN, "serve", "--config", configPath] : [BUN, join(ROOT, "src/main.ts"), "serve", "--config", configPath];
+  const proc = Bun.spawn(cmd, { cwd: ROOT, stdout: "ignore", stderr: "inherit" });
+  const base = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`ferry on PostgreSQL exited with ${proc.exitCode}`);
+    const r = await fetch(base + "/api/v1/plugins", { headers: { authorization: `Bearer ${TOKEN}` } }).catch(() => null);
+    if (r?.status === 200) break;
+    if (Date.now() > deadline) throw new Error("ferry on PostgreSQL did not start");
+    await Bun.sleep(50);
+  }
+  return { url: base, stop: async () => void (proc.kill("SIGTERM"), await proc.exited) };
+}
+
+/** The burst to one subscriber with ferry on SQLite and on PostgreSQL (a local throwaway cluster, fsync on), alternating, in the same run. */
+async function sqliteVsPostgres(h: BenchHarness, rx: Receiver): Promise<BenchRow[]> {
+  const why = pgUnavailable();
+  if (why) return [{ scenario: "delivery burst", target: "ferry on PostgreSQL: skipped", rate: NaN, note: why }];
+  const n = Number(process.env.BENCH_PG_BURST_EVENTS ?? 10_000);
+  const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+  const config = { auth: { api_tokens: [TOKEN] }, webhooks: { allow_private_targets: true, subscribers: [subscriber("burst", rx.url + "/pgcmp")] } };
+  const cluster = await startPgCluster();
+  const sqliteRates: number[] = [];
+  const pgRates: number[] = [];
+  try {
+    for (let r = 0; r < rounds; r++) {
+      const lite = await h.startFerry(config);
+      sqliteRates.push(await burst(lite.url, rx, "/pgcmp", n));
+      await lite.stop();
+      const pg = await startPgFerry(h, cluster.url, `bench_${r}`, config);
+      pgRates.push(await burst(pg.url, rx, "/pgcmp", n));
+      await pg.stop();
+    }
+  } finally {
+    await cluster.stop();
+  }
+  const fmtList = (xs: number[]) => xs.map((x) => Math.round(x).toLocaleString("en-US")).join(", ");
+  const paired = pgRates.map((x, i) => x / sqliteRates[i]!);
+  return [
+    { scenario: "delivery burst", target: `ferry on SQLite: ${n} events → 1 subscriber (same generator, alternating rounds)`, rate: Math.round(median(sqliteRates)), unit: "events/s", note: `rounds ${fmtList(sqliteRates)}` },
+    {
+      scenario: "delivery burst",
+      target: `ferry on PostgreSQL (local, fsync on): ${n} events → 1 subscriber`,
+      rate: Math.round(median(pgRates)),
+      unit: "events/s",
+      goal: "≥ 0.5× SQLite",
+      note: `rounds ${fmtList(pgRates)}; per round ${paired.map((x) => x.toFixed(2)).join(", ")}× SQLite`,
+    },
+  ];
+}
+
 /** Single-event publish with unique ids against a bare Bun.serve, same generator, same run. */
 async function publishVsBare(h: BenchHarness): Promise<BenchRow[]> {
   const body = JSON.stringify({ id: "evt___SEQ__", name: "attempt.submitted", context: { tenantId: "t1", userId: "u1" }, data: { attemptId: "a1", score: 85 } });
@@ -221,6 +283,7 @@ export async function run(h: BenchHarness): Promise<BenchRow[]> {
   const only = process.env.BENCH_WEBHOOK_PARTS?.split(",");
   if (!only || only.includes("burst")) rows.push(...(await versusBullmq(h, rx)));
   if (!only || only.includes("publish")) rows.push(...(await publishVsBare(h)));
+  if (!only || only.includes("pg")) rows.push(...(await sqliteVsPostgres(h, rx)));
   if (only && !only.includes("rest")) {
     rx.stop();
     return rows;

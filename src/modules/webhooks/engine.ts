@@ -12,6 +12,7 @@ import { guardFor, JOBS_TARGET, jobsTarget, secretsOf, subscriberTarget, type Ta
 import * as sql from "./sql";
 
 export { JOBS_TARGET, JOB_WEBHOOK_SCHEDULE_MS } from "./targets";
+export { LEASE_MARGIN_MS, HANDOFF_CAP, HANDOFF_BYTES };
 export type { TargetState } from "./lane";
 /** Queue kinds webhook deliveries had before the deliveries table became their queue (ops still points such requests to the delivery routes). */
 export const KIND_PREFIX = "webhook:";
@@ -24,6 +25,19 @@ const MAX_TIMER_MS = 60_000;
 const HANDOFF_CAP = 4096;
 // …and at most this many body bytes each (large events wait in the table instead of in memory).
 const HANDOFF_BYTES = 16 * 1024 * 1024;
+
+/** A lane's share of one pump: free slots, and how many of them a claim from the table should fill. */
+export interface Plan {
+  lane: Lane;
+  free: number;
+  fromTable: number;
+}
+
+/** What a claim got for a lane, and (when fewer than asked) when its next delivery is due. */
+export interface Claimed {
+  rows: sql.ClaimedRow[];
+  next: number | null;
+}
 
 /** The URL without user:password (for API answers and logs). */
 export function publicUrl(url: string): string {
@@ -54,21 +68,21 @@ export interface ReplayResult {
 export class WebhookEngine {
   targets = new Map<string, Target>();
   private configured: SubscriberConfig[] = [];
-  private lanes = new Map<string, Lane>();
-  private disabled = new Map<string, { at: number; reason: string | null; url: string | null }>();
+  protected lanes = new Map<string, Lane>();
+  protected disabled = new Map<string, { at: number; reason: string | null; url: string | null }>();
   private loggedEmpty = new Set<string>();
-  private matchCache = new Map<string, Target[]>();
+  protected matchCache = new Map<string, Target[]>();
   private toWake = new Set<string>();
-  private recorder: OutcomeRecorder;
-  private pumpQueued = false;
-  private running = false;
-  private abort = new AbortController();
-  private inFlight = new Map<string, Promise<void>>();
+  protected recorder: { add(f: Finished): void };
+  protected pumpQueued = false;
+  protected running = false;
+  protected abort = new AbortController();
+  protected inFlight = new Map<string, Promise<void>>();
   /** The lease token of deliveries handed over in memory at insert. */
-  private handoffToken = `mem_${crypto.randomUUID()}`;
+  protected handoffToken = `mem_${crypto.randomUUID()}`;
   private userAgent: string;
 
-  constructor(private ctx: AppContext) {
+  constructor(protected ctx: AppContext) {
     this.userAgent = `ferry/${ctx.version}`;
     this.recorder = new OutcomeRecorder(ctx, (db, f, now) => this.disable(db, f, now));
   }
@@ -119,7 +133,7 @@ export class WebhookEngine {
     return this.lane(id).st;
   }
 
-  private lane(id: string): Lane {
+  protected lane(id: string): Lane {
     let lane = this.lanes.get(id);
     if (!lane) {
       const target = id === JOBS_TARGET ? jobsTarget(this.ctx.config()) : (this.targets.get(id) ?? null);
@@ -146,7 +160,7 @@ export class WebhookEngine {
       const d = this.disabled.get(s.id);
       if (d && d.url !== null && d.url !== s.url) {
         this.disabled.delete(s.id);
-        this.ctx.store.writeNow((db) => sql.setDisabled(db, s.id, false, null, null, this.ctx.clock.now()));
+        this.storeEnabled(s.id);
         this.ctx.log.info({ subscriber: s.id }, "webhook subscriber re-enabled: its url changed");
       }
     }
@@ -155,6 +169,11 @@ export class WebhookEngine {
     for (const lane of this.lanes.values()) setTarget(lane, lane.id === JOBS_TARGET ? jobsTarget(config) : (next.get(lane.id) ?? null), this.ctx.clock.now());
     for (const id of next.keys()) this.lane(id);
     if (this.running) this.wakeAll();
+  }
+
+  /** A subscriber disabled by a 410 is enabled again (its URL changed). */
+  protected storeEnabled(id: string): void {
+    this.ctx.store.writeNow((db) => sql.setDisabled(db, id, false, null, null, this.ctx.clock.now()));
   }
 
   configuredSubscribers(): SubscriberConfig[] {
@@ -173,7 +192,7 @@ export class WebhookEngine {
     return { max_rate: b.rate, rate_limited: b.available(this.ctx.clock.now()) < 1 && (lane!.sqlDue || lane!.handoff.length > 0), rate_limit_waits: b.waits };
   }
 
-  private matching(name: string): Target[] {
+  protected matching(name: string): Target[] {
     let list = this.matchCache.get(name);
     if (!list) {
       list = [...this.targets.values()].filter((t) => !this.disabled.has(t.id) && t.events.some((p) => matchesPattern(p, name)));
@@ -260,13 +279,13 @@ export class WebhookEngine {
 
   // ---- claiming ----
 
-  private schedulePump(): void {
+  protected schedulePump(): void {
     if (this.pumpQueued || !this.running) return;
     this.pumpQueued = true;
     setImmediate(() => this.pump());
   }
 
-  private armTimer(lane: Lane, at: number): void {
+  protected armTimer(lane: Lane, at: number): void {
     const delay = Math.max(0, at - this.ctx.clock.now());
     if (delay > MAX_TIMER_MS || !this.running) return;
     if (lane.timer && lane.timerAt <= at) return;
@@ -286,27 +305,19 @@ export class WebhookEngine {
    * both wait, the table gets half the slots so retries are never starved). A claim needs no
    * fsync of its own: a lease lost in a crash is released at the next start and sent again.
    */
-  private pump(): void {
+  protected pump(): void {
     this.pumpQueued = false;
     if (!this.running) return;
     const now = this.ctx.clock.now();
-    const plans: Array<{ lane: Lane; free: number; fromTable: number }> = [];
-    for (const lane of this.lanes.values()) {
-      if (!lane.sqlDue && lane.handoff.length === 0) continue;
-      const { free, waitUntil } = allowance(lane, now);
-      if (waitUntil !== undefined) this.armTimer(lane, waitUntil);
-      if (free <= 0) continue;
-      const fromTable = !lane.sqlDue ? 0 : lane.handoff.length === 0 ? free : Math.ceil(free / 2);
-      plans.push({ lane, free, fromTable });
-    }
+    const plans = this.planPump(now);
     if (plans.length === 0) return;
     const token = crypto.randomUUID();
     const claims = plans.filter((p) => p.fromTable > 0);
-    let claimed = new Map<Lane, { rows: sql.ClaimedRow[]; next: number | null }>();
+    let claimed = new Map<Lane, Claimed>();
     if (claims.length) {
       try {
         claimed = this.ctx.store.writeNow((db) => {
-          const out = new Map<Lane, { rows: sql.ClaimedRow[]; next: number | null }>();
+          const out = new Map<Lane, Claimed>();
           for (const { lane, fromTable } of claims) {
             const leaseUntil = now + (lane.target?.timeoutMs ?? 0) + LEASE_MARGIN_MS;
             const rows = sql.claimDue(db, lane.id, fromTable, token, leaseUntil, now);
@@ -319,6 +330,25 @@ export class WebhookEngine {
         for (const { lane } of claims) this.armTimer(lane, now + 1000);
       }
     }
+    this.launchPlans(plans, claimed, token, now);
+  }
+
+  /** What each lane may start now, and how much of it should come from the table. */
+  protected planPump(now: number): Plan[] {
+    const plans: Plan[] = [];
+    for (const lane of this.lanes.values()) {
+      if (!lane.sqlDue && lane.handoff.length === 0) continue;
+      const { free, waitUntil } = allowance(lane, now);
+      if (waitUntil !== undefined) this.armTimer(lane, waitUntil);
+      if (free <= 0) continue;
+      const fromTable = !lane.sqlDue ? 0 : lane.handoff.length === 0 ? free : Math.ceil(free / 2);
+      plans.push({ lane, free, fromTable });
+    }
+    return plans;
+  }
+
+  /** Starts the claimed rows and, in the slots left, the lanes' hand-overs. */
+  protected launchPlans(plans: Plan[], claimed: Map<Lane, Claimed>, token: string, now: number): void {
     for (const { lane, free, fromTable } of plans) {
       const c = claimed.get(lane);
       if (c) {
@@ -340,7 +370,7 @@ export class WebhookEngine {
     }
   }
 
-  private launch(lane: Lane, row: sql.ClaimedRow, token: string, probe: boolean): void {
+  protected launch(lane: Lane, row: sql.ClaimedRow, token: string, probe: boolean): void {
     lane.inFlight++;
     const p = this.attempt(lane, row, token)
       .catch((err) => this.ctx.log.error({ err, delivery: row.id }, "webhook attempt failed unexpectedly"))

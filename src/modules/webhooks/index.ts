@@ -17,11 +17,12 @@ import {
   webhookHealthAnswer,
 } from "./model";
 import type { WebhooksService } from "./service";
+import type { PgWebhooksService } from "./service-pg";
 
 const tags = ["webhooks"];
 
 /** The webhooks controller: publish, plugins, monitoring and replay routes (all API-token protected). */
-export function webhooksRoutes(ctx: AppContext, service: WebhooksService) {
+export function webhooksRoutes(ctx: AppContext, service: WebhooksService | PgWebhooksService) {
   return controller("webhooks", ctx.config)
     .post(
       "/api/v1/events",

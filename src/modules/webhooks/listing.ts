@@ -1,10 +1,11 @@
 import type { Db } from "../../store/sqlite";
-import { listDeliveries, type DeliveryGroup, type DeliverySummaryRow } from "./listing-sql";
+import { listDeliveries, type DeliveryFilter, type DeliveryGroup, type DeliverySummaryRow } from "./listing-sql";
 import { iso } from "../../http/iso";
 
 const DAY = 86_400_000;
 
-function groupsFor(status: string | undefined): DeliveryGroup[] {
+/** The groups (one partial index each) a status filter reads. */
+export function groupsFor(status: string | undefined): DeliveryGroup[] {
   if (status === "failed" || status === "dead") return ["problem"];
   if (status === "delivered") return ["delivered"];
   if (status === "pending" || status === "retrying") return ["open"];
@@ -22,12 +23,12 @@ export interface DeliveryListFilter {
   limit: number;
 }
 
-/** Deliveries of any status in a window, newest change first, keyset-paged. */
-export function deliveriesInWindow(db: Db, now: number, q: DeliveryListFilter) {
+/** The query's filter: the window (default the last day) and the keyset cursor. */
+export function windowFilter(now: number, q: DeliveryListFilter): DeliveryFilter {
   const until = q.until ?? now;
   const since = q.since ?? until - DAY;
   const [t, ...rest] = q.before ? q.before.split(":") : [];
-  const filter = {
+  return {
     status: q.status ?? null,
     subscriber: q.subscriber_id ?? null,
     since,
@@ -36,14 +37,24 @@ export function deliveriesInWindow(db: Db, now: number, q: DeliveryListFilter) {
     before_id: rest.length ? rest.join(":") : null,
     limit: q.limit,
   };
+}
+
+/** Deliveries of any status in a window, newest change first, keyset-paged. */
+export function deliveriesInWindow(db: Db, now: number, q: DeliveryListFilter) {
+  const filter = windowFilter(now, q);
   // Each group is read through its own index, then the pages are merged.
   const rows: DeliverySummaryRow[] = groupsFor(q.status).flatMap((g) => listDeliveries(db, g, filter));
+  return windowAnswer(rows, filter);
+}
+
+/** The page answer from the groups' rows (merged newest change first). */
+export function windowAnswer(rows: DeliverySummaryRow[], filter: DeliveryFilter) {
   rows.sort((a, b) => b.updated_at - a.updated_at || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
-  const page = rows.slice(0, q.limit);
+  const page = rows.slice(0, filter.limit);
   const last = page[page.length - 1];
   return {
-    since: iso(since),
-    until: iso(until),
+    since: iso(filter.since),
+    until: iso(filter.until),
     count: page.length,
     deliveries: page.map((r) => ({
       id: r.id,
@@ -58,6 +69,6 @@ export function deliveriesInWindow(db: Db, now: number, q: DeliveryListFilter) {
       created_at: iso(r.created_at),
       updated_at: iso(r.updated_at),
     })),
-    next_before: page.length === q.limit && last ? `${last.updated_at}:${last.id}` : null,
+    next_before: page.length === filter.limit && last ? `${last.updated_at}:${last.id}` : null,
   };
-  }
+}

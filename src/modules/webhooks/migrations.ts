@@ -3,6 +3,7 @@ import m020 from "./migrations/020_webhooks.sql" with { type: "text" };
 import m021 from "./migrations/021_jobs.sql" with { type: "text" };
 import m026 from "./migrations/026_delivery_lease.sql" with { type: "text" };
 import m027 from "./migrations/027_event_body_once.sql" with { type: "text" };
+import pg027 from "./migrations/pg/027_webhooks.sql" with { type: "text" };
 
 // Versions 20-29 are shared by webhooks and the jobs API (see src/store/migrations/index.ts).
 export const webhooksMigrations: Migration[] = [
@@ -13,4 +14,4 @@ export const webhooksMigrations: Migration[] = [
 ];
 
 /** The same tables on PostgreSQL (migrations/pg/), numbered like the SQLite migration whose schema each matches. */
-export const webhooksPgMigrations: Migration[] = [];
+export const webhooksPgMigrations: Migration[] = [{ version: 27, name: "027_webhooks", sql: pg027 }];
