@@ -54,12 +54,25 @@ export async function moveSqliteToPostgres(db: Db, sql: PgSql, schema: string, o
     const columns = (db.prepare(`SELECT name FROM pragma_table_info(?)`).pluck().all(table) as string[]).filter((c) => pgColumns.has(c));
     const total = db.prepare(`SELECT count(*) FROM "${table}"`).pluck().get() as number;
     const batch = Math.max(1, Math.min(options.batch ?? 1000, Math.floor(MAX_PARAMS / columns.length)));
-    const page = pager(db, table, columns, batch);
+    // Keyset paging: by rowid, or by the primary key where the table is WITHOUT ROWID.
+    const withoutRowid = /\bWITHOUT\s+ROWID\s*;?\s*$/i.test((db.prepare("SELECT sql FROM sqlite_master WHERE name = ?").pluck().get(table) as string).trim());
+    const key = withoutRowid
+      ? (db.prepare("SELECT name FROM pragma_table_info(?) WHERE pk > 0 ORDER BY pk").pluck().all(table) as string[])
+      : ["rowid"];
+    const ident = (c: string) => (c === "rowid" ? c : `"${c}"`);
+    const keyList = key.map(ident).join(", ");
+    const select = `SELECT ${key.map((c, i) => `${ident(c)} AS __k${i}`).join(", ")}, ${columns.map((c) => `"${c}"`).join(", ")} FROM "${table}"`;
+    const readFirst = db.prepare(`${select} ORDER BY ${keyList} LIMIT ?`);
+    const readAfter = db.prepare(`${select} WHERE (${keyList}) > (${key.map(() => "?").join(", ")}) ORDER BY ${keyList} LIMIT ?`);
+    let last: unknown[] | null = null;
     let copied = 0;
     let inserted = 0;
     for (;;) {
-      const rows = page();
+      const rows = (last ? readAfter.all(...last, batch) : readFirst.all(batch)) as Array<Record<string, unknown>>;
       if (!rows.length) break;
+      const end = rows.at(-1)!;
+      last = key.map((_, i) => end[`__k${i}`]);
+      for (const r of rows) for (let i = 0; i < key.length; i++) delete r[`__k${i}`];
       const out = await sql`INSERT INTO ${sql(table)} ${sql(rows as never, columns)} ON CONFLICT DO NOTHING`;
       inserted += out.count;
       copied += rows.length;
@@ -74,35 +87,4 @@ export async function moveSqliteToPostgres(db: Db, sql: PgSql, schema: string, o
   }
   result.skipped = [...sqliteTables].sort();
   return result;
-}
-
-/**
- * Reads a table in batches in key order: by rowid, or by the primary key for a WITHOUT ROWID
- * table (which has no rowid), so every row is read once whatever the table's kind.
- */
-function pager(db: Db, table: string, columns: string[], batch: number): () => Array<Record<string, unknown>> {
-  const list = columns.map((c) => `"${c}"`).join(", ");
-  const ddl = (db.prepare("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?").pluck().get(table) as string | undefined) ?? "";
-  if (!/WITHOUT\s+ROWID/i.test(ddl)) {
-    const read = db.prepare(`SELECT rowid AS __rowid, ${list} FROM "${table}" WHERE rowid > ? ORDER BY rowid LIMIT ?`);
-    let last = -Infinity;
-    return () => {
-      const rows = read.all(last, batch) as Array<Record<string, unknown>>;
-      if (rows.length) last = rows.at(-1)!.__rowid as number;
-      for (const r of rows) delete r.__rowid;
-      return rows;
-    };
-  }
-  const pk = db.prepare("SELECT name FROM pragma_table_info(?) WHERE pk > 0 ORDER BY pk").pluck().all(table) as string[];
-  const key = pk.map((c) => `"${c}"`).join(", ");
-  const keys = pk.map((c) => `"${c}" AS "__k_${c}"`).join(", ");
-  const first = db.prepare(`SELECT ${keys}, ${list} FROM "${table}" ORDER BY ${key} LIMIT ?`);
-  const next = db.prepare(`SELECT ${keys}, ${list} FROM "${table}" WHERE (${key}) > (${pk.map(() => "?").join(", ")}) ORDER BY ${key} LIMIT ?`);
-  let last: unknown[] | null = null;
-  return () => {
-    const rows = (last === null ? first.all(batch) : next.all(...last, batch)) as Array<Record<string, unknown>>;
-    if (rows.length) last = pk.map((c) => rows.at(-1)![`__k_${c}`]);
-    for (const r of rows) for (const c of pk) delete r[`__k_${c}`];
-    return rows;
-  };
 }
