@@ -13,8 +13,9 @@ import type { ShardOwner } from "./cluster/shards";
 import type { Storage, WriteTx } from "./store/storage";
 import type { TxResult } from "./store/driver/types";
 
-/** What a feature module may contribute to GET /health (a section under its name). */
-export type HealthSection = () => { ok?: boolean } & Record<string, unknown>;
+/** What a feature module may contribute to GET /health (a section under its name); on PostgreSQL its reads may make it a promise. */
+export type HealthSection = () => HealthSectionValue | Promise<HealthSectionValue>;
+export type HealthSectionValue = { ok?: boolean } & Record<string, unknown>;
 
 /**
  * Services one feature offers another (the jobs API runs Moodle imports and recommendation

@@ -9,13 +9,45 @@ interface Health {
   problems?: string[];
   version: string;
   uptime_seconds: number;
-  database: { ok: boolean; error?: string; schema_version?: number; last_commit_at: string | null };
+  database: { ok: boolean; driver?: string; error?: string; schema_version?: number; last_commit_at: string | null };
   queue: { depth: Record<string, Record<string, number>>; done: number; running: number };
   scheduler: Array<{ name: string; ok: boolean; last_error?: string | null }>;
   [name: string]: unknown;
 }
 
-const CORE = new Set(["status", "problems", "version", "uptime_seconds", "started_at", "database", "queue", "scheduler"]);
+const CORE = new Set(["status", "problems", "version", "uptime_seconds", "started_at", "database", "queue", "scheduler", "cluster"]);
+
+/** The cluster section (src/cluster/membership.ts ClusterStatus) as the daemon reports it. */
+interface Cluster {
+  driver: string;
+  node_id: string;
+  leader: string | null;
+  is_leader: boolean;
+  peers: string[];
+  owned_shards: number[];
+  error?: string;
+}
+
+/** "0-3, 7, 9-10" */
+function ranges(ns: number[]): string {
+  const out: string[] = [];
+  const sorted = [...ns].sort((a, b) => a - b);
+  for (let i = 0; i < sorted.length; i++) {
+    let j = i;
+    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j]! + 1) j++;
+    out.push(i === j ? `${sorted[i]}` : `${sorted[i]}-${sorted[j]}`);
+    i = j;
+  }
+  return out.join(", ");
+}
+
+/** This node, the leader, the peers it sees and the shards it owns (the section is absent before the cluster starts). */
+function clusterLine(c: Cluster): [string, string] {
+  if (c.error) return ["failing", `node ${c.node_id}: ${c.error}`];
+  const leader = c.is_leader ? "this node leads" : `leader ${c.leader ?? "none"}`;
+  const peers = `${c.peers.length} node${c.peers.length === 1 ? "" : "s"} (${c.peers.join(", ")})`;
+  return ["ok", `${c.driver}, node ${c.node_id}, ${leader}, ${peers}, shards ${c.owned_shards.length ? ranges(c.owned_shards) : "none"}`];
+}
 
 function duration(s: number): string {
   if (s < 60) return `${s}s`;
@@ -52,10 +84,15 @@ function sectionLine(s: Section): [string, string] {
 /** The health report for a person: a headline, one line per part, then the problems. */
 export function formatHealth(h: Health, url: string): string[] {
   const rows: Array<[string, string, string]> = [];
-  rows.push(["database", h.database.ok ? "ok" : "unavailable", h.database.ok ? `schema ${h.database.schema_version}, last commit ${h.database.last_commit_at ?? "none yet"}` : (h.database.error ?? "")]);
+  const d = h.database;
+  // PostgreSQL: commits are the whole cluster's, so no "last commit" of this node is shown.
+  const commit = d.driver === "postgres" && !d.last_commit_at ? "" : `, last commit ${d.last_commit_at ?? "none yet"}`;
+  rows.push(["database", d.ok ? "ok" : "unavailable", d.ok ? `${d.driver ? `${d.driver}, ` : ""}schema ${d.schema_version}${commit}` : (d.error ?? "")]);
   rows.push(["queue", ...queueLine(h.queue)]);
   const failed = h.scheduler.filter((j) => !j.ok);
   rows.push(["scheduler", failed.length ? "degraded" : "ok", failed.length ? `failed: ${failed.map((j) => j.name).join(", ")}` : `${h.scheduler.length} services`]);
+  const cluster = h.cluster as Cluster | undefined;
+  if (cluster && typeof cluster === "object" && Array.isArray(cluster.peers)) rows.push(["cluster", ...clusterLine(cluster)]);
   for (const [name, value] of Object.entries(h)) {
     if (CORE.has(name) || !value || typeof value !== "object" || Array.isArray(value)) continue;
     rows.push([name, ...sectionLine(value as Section)]);

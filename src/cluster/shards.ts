@@ -16,6 +16,14 @@ export interface ShardOwnerOptions {
   onLose?: (shard: number) => void;
 }
 
+/** A feature keeping per-shard state (the recommender): told when this node takes or loses a shard. */
+export interface ShardListener {
+  acquired?(shard: number, epoch: number): void;
+  lost?(shard: number): void;
+  /** Stopping, before the leases are handed over: the last fenced writes (a final snapshot). */
+  beforeStop?(): Promise<void>;
+}
+
 /**
  * The course shards this node owns. At every membership heartbeat (`rebalance(peers)`) the node
  * works out, by rendezvous hashing over the live nodes, which shards should be its own; it renews
@@ -26,11 +34,26 @@ export interface ShardOwnerOptions {
  */
 export class ShardOwner {
   private owned = new Map<number, number>();
+  private listeners: ShardListener[] = [];
 
   constructor(
     private driver: StoreDriver<unknown>,
     private options: ShardOwnerOptions,
   ) {}
+
+  /** Features register here (the daemon builds the owner before them, so not through the options). */
+  addListener(listener: ShardListener): void {
+    this.listeners.push(listener);
+  }
+
+  /** The number of shards courses are spread over (cluster.shards). */
+  get count(): number {
+    return this.options.shards;
+  }
+
+  get nodeId(): string {
+    return this.options.nodeId;
+  }
 
   get solo(): boolean {
     return this.driver.name === "sqlite";
@@ -69,7 +92,10 @@ export class ShardOwner {
       for (const [s, epoch] of now) {
         const before = this.owned.get(s);
         this.owned.set(s, epoch);
-        if (before !== epoch) this.options.onAcquire?.(s, epoch);
+        if (before !== epoch) {
+          this.options.onAcquire?.(s, epoch);
+          for (const l of this.listeners) l.acquired?.(s, epoch);
+        }
       }
     } catch (err) {
       this.options.log.warn({ err, node: nodeId }, "renewing shard leases failed; dropping every shard until the next heartbeat");
@@ -85,11 +111,13 @@ export class ShardOwner {
   private lose(shard: number): void {
     if (!this.owned.delete(shard)) return;
     this.options.onLose?.(shard);
+    for (const l of this.listeners) l.lost?.(shard);
   }
 
   /** Stopping: hand every shard over at once. */
   async stop(): Promise<void> {
     if (this.solo || !this.owned.size) return;
+    for (const l of this.listeners) await l.beforeStop?.().catch((err) => this.options.log.warn({ err }, "a shard listener failed before the handover"));
     const held = [...this.owned].map(([shard, epoch]) => ({ shard, epoch }));
     this.owned.clear();
     await this.driver.releaseShards(held, this.options.nodeId).catch(() => {});

@@ -12,7 +12,8 @@ function esc(v: string): string {
   return v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
 }
 
-export type Collector = () => string;
+/** A family or several, as text; on PostgreSQL a collector may read the database (a promise). */
+export type Collector = () => string | Promise<string>;
 
 export class Metrics {
   private requests = new Map<string, number>();
@@ -35,7 +36,8 @@ export class Metrics {
     this.collectors.push(collector);
   }
 
-  render(): string {
+  /** The exposition; collectors run concurrently. */
+  async render(): Promise<string> {
     const out: string[] = [];
     out.push("# HELP ferry_http_requests_total HTTP requests by method, route and status.", "# TYPE ferry_http_requests_total counter");
     for (const [key, n] of this.requests) {
@@ -51,10 +53,8 @@ export class Metrics {
       out.push(`ferry_http_request_duration_seconds_sum{${labels}} ${h.sum}`);
       out.push(`ferry_http_request_duration_seconds_count{${labels}} ${h.count}`);
     }
-    for (const c of this.collectors) {
-      const text = c();
-      if (text) out.push(text.trimEnd());
-    }
+    const texts = await Promise.all(this.collectors.map((c) => c()));
+    for (const text of texts) if (text) out.push(text.trimEnd());
     return out.join("\n") + "\n";
   }
 }

@@ -2,7 +2,6 @@ import { ApiError, ticketOf, type ChatwootConversation } from "./clients";
 import { CW_TO_ZD, LOOP_TAGS, MESSAGE_MARKER, textKey } from "./markers";
 import { parseChatwoot } from "./model";
 import type { BridgeRuntime, Outcome } from "./runtime";
-import * as sql from "./sql";
 
 /** An agent's public reply in Chatwoot → a public comment (with the loop tags) on the linked Zendesk ticket. */
 export async function chatwootToZendesk(rt: BridgeRuntime, body: unknown, signal: AbortSignal): Promise<Outcome> {
@@ -10,7 +9,7 @@ export async function chatwootToZendesk(rt: BridgeRuntime, body: unknown, signal
   if (m.event !== "message_created") return rt.skip(CW_TO_ZD, "event", `${m.event} is not a new message`, true);
   const conversationId = m.conversation?.id !== undefined ? String(m.conversation.id) : null;
   const what = `conversation ${conversationId ?? "?"} message ${m.id ?? "?"}`;
-  const db = rt.ctx.store.db;
+  const state = rt.state;
   const since = rt.since();
   if (m.source_id?.startsWith(MESSAGE_MARKER)) return rt.skip(CW_TO_ZD, what, "echo of a message the bridge posted");
   if (m.message_type !== "outgoing") return rt.skip(CW_TO_ZD, what, `${m.message_type ?? "untyped"} message (only agents' outgoing replies are forwarded)`);
@@ -19,12 +18,12 @@ export async function chatwootToZendesk(rt: BridgeRuntime, body: unknown, signal
   if (m.sender?.type !== "user") return rt.skip(CW_TO_ZD, what, `sender is ${m.sender?.type ?? "not an agent"}`);
   if (m.id === undefined || conversationId === null || !/^\d+$/.test(conversationId)) return rt.skip(CW_TO_ZD, what, "no message or conversation id");
   const key = `cw-message:${m.id}`;
-  if (sql.isOwnWrite(db, key, since)) return rt.skip(CW_TO_ZD, what, "a message the bridge posted");
-  if (sql.processed(db, key, since) !== undefined) return rt.skip(CW_TO_ZD, what, "already forwarded (duplicate)");
+  if (await state.isOwnWrite(key, since)) return rt.skip(CW_TO_ZD, what, "a message the bridge posted");
+  if ((await state.processed(key, since)) !== undefined) return rt.skip(CW_TO_ZD, what, "already forwarded (duplicate)");
   const text = (m.content ?? "").trim();
   if (!text) return rt.skip(CW_TO_ZD, what, "empty message");
 
-  let ticketId = sql.ticketFor(db, conversationId);
+  let ticketId = await state.ticketFor(conversationId);
   if (ticketId === null) {
     const linked = await linkFromChatwoot(rt, conversationId, signal);
     if ("skip" in linked) return rt.skip(CW_TO_ZD, what, linked.skip);
@@ -33,13 +32,10 @@ export async function chatwootToZendesk(rt: BridgeRuntime, body: unknown, signal
   const t = ticketId;
   const content = m.content ?? "";
   // Known before the call: a trigger echo that carries only the text is recognised even if it races the answer.
-  await rt.ctx.store.write((w) => sql.markOwnWrite(w, textKey(t, content), rt.ctx.clock.now()));
+  await state.markOwnWrite(textKey(t, content), rt.ctx.clock.now());
   const { commentId } = await rt.zendesk.addComment(t, content, LOOP_TAGS, signal);
   const now = rt.ctx.clock.now();
-  await rt.ctx.store.write((w) => {
-    if (commentId) sql.markOwnWrite(w, `zd-comment:${commentId}`, now);
-    sql.markProcessed(w, key, commentId ? `zd-comment:${commentId}` : null, now);
-  });
+  await state.forwarded(commentId ? `zd-comment:${commentId}` : null, key, commentId ? `zd-comment:${commentId}` : null, now);
   const detail = `${conversationId} → ${t}`;
   rt.day.write("INFO", `✅ ${CW_TO_ZD}: ${detail} (message ${m.id} → comment ${commentId ?? "?"})`);
   rt.log.info({ conversation: conversationId, ticket: t, message: m.id, comment: commentId }, `${CW_TO_ZD}: ${detail}`);
@@ -62,12 +58,11 @@ async function linkFromChatwoot(rt: BridgeRuntime, conversationId: string, signa
   if (conv.inbox_id !== undefined && conv.inbox_id !== inbox) return { skip: `conversation is in inbox ${conv.inbox_id}, not the bridge's inbox ${inbox}` };
   const ticketId = ticketOf(conv);
   if (ticketId === null) return { skip: "conversation is not linked to a Zendesk ticket" };
-  const db = rt.ctx.store.db;
-  const existing = sql.conversationFor(db, ticketId);
+  const existing = await rt.state.conversationFor(ticketId);
   if (existing !== null && String(existing) !== conversationId) {
     return { skip: `conversation names ticket ${ticketId}, which is linked to conversation ${existing} (an existing link is never replaced)` };
   }
-  const linked = await rt.ctx.store.write((w) => sql.linkTicket(w, ticketId, Number(conversationId), null, rt.ctx.clock.now()));
+  const linked = await rt.state.linkTicket(ticketId, Number(conversationId), null, rt.ctx.clock.now());
   if (String(linked) !== conversationId) return { skip: `ticket ${ticketId} is linked to conversation ${linked}` };
   return { ticketId };
 }

@@ -1,17 +1,24 @@
 import type { BridgeRuntime } from "./runtime";
+import type { StatusRow } from "./sql";
 import { unsignedWarning } from "./signatures";
-import * as sql from "./sql";
 
 /** The bridge's /health section: configured or not, last success and failure per direction, jobs, the unsigned warning. */
-export function bridgeHealth(rt: BridgeRuntime): { ok: boolean } & Record<string, unknown> {
+type Section = { ok: boolean } & Record<string, unknown>;
+
+/** Synchronous on SQLite (its reads are), a promise on PostgreSQL. */
+export function bridgeHealth(rt: BridgeRuntime): Section | Promise<Section> {
+  if (!rt.cfg().enabled) return { ok: true, enabled: false };
+  const jobs = rt.state.jobCounts();
+  const statuses = rt.state.allStatus();
+  if (jobs instanceof Promise || statuses instanceof Promise) return Promise.all([jobs, statuses]).then(([j, st]) => section(rt, j, st));
+  return section(rt, jobs, statuses);
+}
+
+function section(rt: BridgeRuntime, jobs: Record<string, number>, statuses: StatusRow[]): Section {
   const cfg = rt.cfg();
-  if (!cfg.enabled) return { ok: true, enabled: false };
-  const db = rt.ctx.store.db;
-  const jobs = sql.jobCounts(db);
   const iso = (ms: number | null) => (ms ? new Date(ms).toISOString() : null);
   const directions: Record<string, unknown> = {};
   let failing = false;
-  const statuses = sql.allStatus(db);
   for (const d of ["zendesk_to_chatwoot", "chatwoot_to_zendesk"] as const) {
     const r = statuses.find((x) => x.direction === d);
     const lastFailed = !!r?.last_failure_at && r.last_failure_at > (r.last_success_at ?? 0);

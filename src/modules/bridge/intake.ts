@@ -1,13 +1,16 @@
 import type { AppContext } from "../../context";
 import { HttpError } from "../../http/errors";
 import type { BridgeConfig } from "./config";
-import { JOB_KIND } from "./markers";
 import { parseChatwoot, parseZendesk, type SyncPayload } from "./model";
 import { checkChatwoot, checkZendesk } from "./signatures";
+import type { BridgeState } from "./state";
 
 /** Webhook intake: check the signature (or path token), validate, store the payload with its job, answer. */
 export class BridgeIntake {
-  constructor(private ctx: AppContext) {}
+  constructor(
+    private ctx: AppContext,
+    private state: BridgeState,
+  ) {}
 
   private cfg(): BridgeConfig {
     return this.ctx.config().bridge;
@@ -46,6 +49,6 @@ export class BridgeIntake {
   }
 
   private enqueue(payload: SyncPayload, dedupeKey: string | undefined): Promise<unknown> {
-    return this.ctx.store.write((db) => this.ctx.queue.enqueue(db, { kind: JOB_KIND, payload, dedupeKey, maxAttempts: this.cfg().max_attempts }));
+    return this.state.enqueue(payload, dedupeKey, this.cfg().max_attempts);
   }
 }

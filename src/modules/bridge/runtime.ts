@@ -3,6 +3,7 @@ import type { AppContext } from "../../context";
 import { ChatwootClient, ZendeskClient } from "./clients";
 import type { BridgeConfig } from "./config";
 import { BridgeDayLog } from "./daylog";
+import type { BridgeState } from "./state";
 
 export type Outcome = { forwarded: true; detail: string } | { skipped: string };
 
@@ -14,7 +15,11 @@ export class BridgeRuntime {
   readonly day: BridgeDayLog;
   private meId: Promise<string> | null = null;
 
-  constructor(readonly ctx: AppContext) {
+  /** `state`: the bridge's tables on the database this process runs on (state.ts, state-pg.ts). */
+  constructor(
+    readonly ctx: AppContext,
+    readonly state: BridgeState,
+  ) {
     this.log = ctx.log.child({ component: "bridge" });
     this.zendesk = new ZendeskClient(() => this.cfg());
     this.chatwoot = new ChatwootClient(() => this.cfg());

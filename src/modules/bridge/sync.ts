@@ -1,13 +1,14 @@
 import { z } from "zod";
 import { HttpError } from "../../http/errors";
 import { PermanentFailure, RetryLater, type Job, type JobContext } from "../../queue";
-import type { Db } from "../../store/sqlite";
+import type { TxResult } from "../../store/driver/types";
+import type { WriteTx } from "../../store/storage";
 import { chatwootToZendesk } from "./chatwoot-to-zendesk";
 import { ApiError } from "./clients";
 import { CW_TO_ZD, ZD_TO_CW } from "./markers";
 import type { SyncPayload } from "./model";
 import type { BridgeRuntime, Outcome } from "./runtime";
-import * as sql from "./sql";
+import type * as sql from "./sql";
 import { zendeskToChatwoot } from "./zendesk-to-chatwoot";
 
 function retryable(err: unknown): Error {
@@ -26,7 +27,7 @@ const directionOf = (p: SyncPayload): sql.Direction => (p.source === "zendesk" ?
 export class BridgeSync {
   constructor(private rt: BridgeRuntime) {}
 
-  async handle(job: Job<SyncPayload>, jc: JobContext): Promise<Outcome> {
+  async handle(job: Job<SyncPayload>, jc: JobContext<WriteTx>): Promise<Outcome> {
     let out: Outcome;
     try {
       out = job.payload.source === "zendesk" ? await zendeskToChatwoot(this.rt, job.payload.body, jc.signal) : await chatwootToZendesk(this.rt, job.payload.body, jc.signal);
@@ -36,20 +37,20 @@ export class BridgeSync {
     if ("forwarded" in out) {
       const now = this.rt.ctx.clock.now();
       const detail = out.detail;
-      jc.onComplete((db) => sql.recordStatus(db, directionOf(job.payload), true, detail, now));
+      jc.onComplete((tx) => this.rt.state.recordStatusIn(tx, directionOf(job.payload), true, detail, now));
     }
     return out;
   }
 
   /** Records a failed attempt (status for /health, a day-file line); runs in the queue's failure transaction. */
-  onFail(db: Db, job: Job<SyncPayload>, error: Error, final: boolean): void {
+  onFail(tx: WriteTx, job: Job<SyncPayload>, error: Error, final: boolean): TxResult<void> {
     const direction = directionOf(job.payload);
     const label = direction === "zendesk_to_chatwoot" ? ZD_TO_CW : CW_TO_ZD;
-    sql.recordStatus(db, direction, false, error.message, this.rt.ctx.clock.now());
+    const recorded = this.rt.state.recordStatusIn(tx, direction, false, error.message, this.rt.ctx.clock.now());
     const next = final ? "gave up (job is dead; replay it after fixing the cause)" : error instanceof RetryLater ? `retry in ${Math.ceil(error.delayMs / 1000)} s` : "will retry";
     const line = `❌ ${label}: ${describe(job.payload)} failed, attempt ${job.attempt}/${job.maxAttempts}, ${next}: ${error.message}`;
-    // File I/O after the commit, not inside the group transaction other requests are waiting on.
-    this.rt.ctx.store.afterCommit(() => this.rt.day.write(final ? "ERROR" : "WARN", line));
+    this.rt.state.afterFailure(tx, `${job.id}:${job.attempt}`, () => this.rt.day.write(final ? "ERROR" : "WARN", line));
+    return recorded;
   }
 }
 

@@ -2,7 +2,6 @@ import { ApiError } from "./clients";
 import { MESSAGE_MARKER, textKey, ZD_TO_CW } from "./markers";
 import { parseZendesk, type ZendeskComment } from "./model";
 import type { BridgeRuntime, Outcome } from "./runtime";
-import * as sql from "./sql";
 
 /** A Zendesk comment webhook → an incoming message in the ticket's Chatwoot conversation (created on first contact). */
 export async function zendeskToChatwoot(rt: BridgeRuntime, body: unknown, signal: AbortSignal): Promise<Outcome> {
@@ -10,25 +9,25 @@ export async function zendeskToChatwoot(rt: BridgeRuntime, body: unknown, signal
   if ("skip" in parsed) return rt.skip(ZD_TO_CW, "event", parsed.skip, true);
   const c = parsed.comment;
   const what = `ticket ${c.ticketId}${c.commentId ? ` comment ${c.commentId}` : ""}`;
-  const db = rt.ctx.store.db;
+  const state = rt.state;
   const since = rt.since();
   if (c.isPublic === false) return rt.skip(ZD_TO_CW, what, "private comment");
   if (!c.text.trim()) return rt.skip(ZD_TO_CW, what, "empty comment");
-  if (c.commentId && sql.isOwnWrite(db, `zd-comment:${c.commentId}`, since)) return rt.skip(ZD_TO_CW, what, "echo of a comment the bridge wrote");
+  if (c.commentId && (await state.isOwnWrite(`zd-comment:${c.commentId}`, since))) return rt.skip(ZD_TO_CW, what, "echo of a comment the bridge wrote");
   const doneKey = c.commentId ? `zd-comment:${c.commentId}` : textKey(c.ticketId, c.text);
-  if (sql.processed(db, doneKey, since) !== undefined) return rt.skip(ZD_TO_CW, what, "already forwarded (duplicate)");
+  if ((await state.processed(doneKey, since)) !== undefined) return rt.skip(ZD_TO_CW, what, "already forwarded (duplicate)");
   const me = await rt.me(signal);
   if (c.authorId === me || c.updaterId === me) return rt.skip(ZD_TO_CW, what, "echo: written by the bridge's own Zendesk user");
-  if (!c.commentId && sql.isOwnWrite(db, textKey(c.ticketId, c.text), since)) return rt.skip(ZD_TO_CW, what, "echo: same text as a comment the bridge wrote");
+  if (!c.commentId && (await state.isOwnWrite(textKey(c.ticketId, c.text), since))) return rt.skip(ZD_TO_CW, what, "echo: same text as a comment the bridge wrote");
   if (c.authorIsStaff === true) return rt.skip(ZD_TO_CW, what, "written by staff");
 
   let fromMap = true;
-  let conversationId = sql.conversationFor(db, c.ticketId);
+  let conversationId = await state.conversationFor(c.ticketId);
   if (conversationId === null) {
     fromMap = false;
     // Whose conversation this becomes is Zendesk's answer, not the webhook body's requester_id.
     const requesterId = String((await rt.zendesk.ticket(c.ticketId, signal)).requester_id);
-    const contactId = sql.contactFor(db, requesterId) ?? (await ensureContact(rt, requesterId, c, signal));
+    const contactId = (await state.contactFor(requesterId)) ?? (await ensureContact(rt, requesterId, c, signal));
     conversationId = await ensureConversation(rt, c.ticketId, contactId, signal);
   }
   const sourceId = MESSAGE_MARKER + (c.commentId ?? doneKey.slice("zd-text:".length));
@@ -42,16 +41,13 @@ export async function zendeskToChatwoot(rt: BridgeRuntime, body: unknown, signal
   } catch (err) {
     if (err instanceof ApiError && err.status === 404 && fromMap) {
       // The conversation was deleted in Chatwoot: forget it so the retry creates a new one.
-      await rt.ctx.store.write((w) => sql.forgetTicket(w, c.ticketId, conversationId!));
+      await state.forgetTicket(c.ticketId, conversationId!);
       throw new Error(`${err.message}; conversation ${conversationId} is gone, a new one is created on retry`);
     }
     throw err;
   }
   const now = rt.ctx.clock.now();
-  await rt.ctx.store.write((w) => {
-    sql.markOwnWrite(w, `cw-message:${message.id}`, now);
-    sql.markProcessed(w, doneKey, `cw-message:${message.id}`, now);
-  });
+  await state.forwarded(`cw-message:${message.id}`, doneKey, `cw-message:${message.id}`, now);
   const detail = `${c.ticketId} → ${conversationId}`;
   rt.day.write("INFO", `✅ ${ZD_TO_CW}: ${detail} (comment ${c.commentId ?? "?"} → message ${message.id})`);
   rt.log.info({ ticket: c.ticketId, conversation: conversationId, message: message.id, inbox: rt.cfg().chatwoot.inbox_id }, `${ZD_TO_CW}: ${detail}`);
@@ -92,7 +88,7 @@ async function ensureContact(rt: BridgeRuntime, requesterId: string, c: ZendeskC
     }
   }
   const id = contact.id;
-  await rt.ctx.store.write((w) => sql.saveContact(w, requesterId, id, rt.ctx.clock.now()));
+  await rt.state.saveContact(requesterId, id, rt.ctx.clock.now());
   return id;
 }
 
@@ -102,7 +98,7 @@ async function ensureConversation(rt: BridgeRuntime, ticketId: string, contactId
   const sourceId = `zendesk:${ticketId}`;
   let conv = await rt.chatwoot.findConversation(cfg.inbox_id, sourceId, ticketId, signal);
   // A conversation already linked to another ticket is not shared (its attributes may have been edited).
-  const owner = conv ? sql.ticketFor(rt.ctx.store.db, String(conv.id)) : null;
+  const owner = conv ? await rt.state.ticketFor(String(conv.id)) : null;
   if (owner !== null && owner !== ticketId) conv = null;
   conv ??= await rt.chatwoot.createConversation(
     {
@@ -118,5 +114,5 @@ async function ensureConversation(rt: BridgeRuntime, ticketId: string, contactId
   if (typeof conv.id !== "number") throw new ApiError("Chatwoot", 200, "Chatwoot POST /conversations: answer has no id");
   const id = conv.id;
   // An existing link is never replaced: if one appeared meanwhile, it wins.
-  return await rt.ctx.store.write((w) => sql.linkTicket(w, ticketId, id, contactId, rt.ctx.clock.now()));
+  return await rt.state.linkTicket(ticketId, id, contactId, rt.ctx.clock.now());
 }

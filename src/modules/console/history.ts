@@ -1,5 +1,6 @@
 import type { AppContext } from "../../context";
 import { queueDepth } from "../../queue";
+import type { QueueDepth } from "../../store/driver/types";
 
 export interface QueueSample {
   /** unix ms */
@@ -24,8 +25,14 @@ const KEEP_MS = 3_600_000;
 export class QueueHistory {
   private samples: QueueSample[] = [];
   private timer: ReturnType<typeof setInterval> | null = null;
+  /** Jobs per kind and status: a synchronous index-backed read on SQLite, the driver's (every node's jobs) on PostgreSQL. */
+  private depth: () => QueueDepth | Promise<QueueDepth>;
 
-  constructor(private ctx: AppContext) {}
+  constructor(private ctx: AppContext) {
+    const s = ctx.storage;
+    if (s.kind === "sqlite") this.depth = () => queueDepth(s.store.db);
+    else this.depth = () => s.driver.depth();
+  }
 
   start(): void {
     this.record();
@@ -38,12 +45,17 @@ export class QueueHistory {
     this.timer = null;
   }
 
-  /** A sample of now (not stored). */
-  sample(): QueueSample {
+  /** A sample of now (not stored); a promise on PostgreSQL. */
+  sample(): QueueSample | Promise<QueueSample> {
+    const depth = this.depth();
+    return depth instanceof Promise ? depth.then((d) => this.sampleOf(d)) : this.sampleOf(depth);
+  }
+
+  private sampleOf(depth: QueueDepth): QueueSample {
     let waiting = 0;
     let running = 0;
     let dead = 0;
-    for (const byStatus of Object.values(queueDepth(this.ctx.store.db))) {
+    for (const byStatus of Object.values(depth)) {
       waiting += (byStatus.queued ?? 0) + (byStatus.retry ?? 0);
       running += byStatus.running ?? 0;
       dead += byStatus.dead ?? 0;
@@ -67,19 +79,30 @@ export class QueueHistory {
   }
 
   private record(): void {
-    try {
-      this.samples.push(this.sample());
-    } catch (err) {
+    const skipped = (err: unknown) => {
       // A database problem shows in /health; the history just misses a point.
       this.ctx.log.debug({ err }, "queue sample skipped");
+    };
+    try {
+      const s = this.sample();
+      if (s instanceof Promise) void s.then((v) => this.keep(v), skipped);
+      else this.keep(s);
+    } catch (err) {
+      skipped(err);
     }
+  }
+
+  private keep(sample: QueueSample): void {
+    this.samples.push(sample);
     const oldest = Date.now() - KEEP_MS;
     while (this.samples.length && this.samples[0]!.at < oldest) this.samples.shift();
   }
 
   /** Samples of the last `minutes`, oldest first, ending with a sample of now. */
-  since(minutes: number): QueueSample[] {
+  since(minutes: number): QueueSample[] | Promise<QueueSample[]> {
     const from = Date.now() - minutes * 60_000;
-    return [...this.samples.filter((s) => s.at >= from), this.sample()];
+    const kept = this.samples.filter((s) => s.at >= from);
+    const now = this.sample();
+    return now instanceof Promise ? now.then((s) => [...kept, s]) : [...kept, now];
   }
 }

@@ -19,8 +19,8 @@ export class ConsoleService {
   }
 
   /** Queue depth and finished attempts over the last minutes (5 s samples since this process started). */
-  queue(minutes: number) {
-    const samples = this.history.since(minutes);
+  async queue(minutes: number) {
+    const samples = await this.history.since(minutes);
     return {
       minutes,
       sample_seconds: SAMPLE_MS / 1000,

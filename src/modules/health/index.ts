@@ -8,8 +8,8 @@ const tags = ["operations"];
 const healthDoc = doc({ summary: "Health of every part (no auth)", tags, responses: { 200: healthAnswer, 503: healthAnswer.meta({ description: "the database is unusable" }) } });
 
 export function healthRoutes(ctx: AppContext, health: HealthService) {
-  const handler = ({ set }: { set: { status?: number | string } }) => {
-    const { httpStatus, body } = health.report();
+  const handler = async ({ set }: { set: { status?: number | string } }) => {
+    const { httpStatus, body } = await health.report();
     set.status = httpStatus;
     return body;
   };
@@ -18,7 +18,7 @@ export function healthRoutes(ctx: AppContext, health: HealthService) {
     .get("/api/v1/health", handler, { detail: healthDoc })
     .get(
       "/metrics",
-      () => new Response(ctx.metrics.render(), { headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" } }),
+      async () => new Response(await ctx.metrics.render(), { headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" } }),
       { detail: doc({ summary: "Prometheus metrics (no auth)", tags, responses: { 200: { description: "Prometheus text format", contentType: "text/plain" } } }) },
     );
 }

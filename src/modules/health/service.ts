@@ -1,7 +1,8 @@
-import type { AppContext, HealthSection } from "../../context";
+import type { AppContext, HealthSection, HealthSectionValue } from "../../context";
 import { scrubUrls, stripUserinfo } from "../../config/mask";
 import { family } from "../../http/metrics";
-import { doneCount, queueDepth } from "../../queue";
+import type { DriverName } from "../../store/driver/types";
+import { databaseProbe, type Probe } from "./probe";
 
 export interface HealthReport {
   status: "ok" | "degraded" | "unavailable";
@@ -10,8 +11,11 @@ export interface HealthReport {
   version: string;
   uptime_seconds: number;
   started_at: string;
-  database: { ok: boolean; error?: string; schema_version?: number; last_commit_at: string | null };
-  /** depth: unfinished and dead jobs per kind; done: finished jobs kept until queue.retention. */
+  database: { ok: boolean; driver: DriverName; error?: string; schema_version?: number; last_commit_at: string | null };
+  /**
+   * depth: unfinished and dead jobs per kind; done: finished jobs kept until queue.retention (on
+   * PostgreSQL both count every node's jobs); running and outcomes: this process's.
+   */
   queue: { depth: Record<string, Record<string, number>>; done: number; running: number; outcomes: Record<string, unknown> };
   scheduler: ReturnType<AppContext["scheduler"]["status"]>;
   [section: string]: unknown;
@@ -23,7 +27,7 @@ const BAD_STATUS = new Set(["degraded", "failing", "unavailable", "error"]);
  * Why a feature section is not ok (`ok: false`, or a `status` such as degraded/failing), plus the
  * section's own `problems` (e.g. dead deliveries), each a line.
  */
-function sectionProblems(value: { ok?: boolean } & Record<string, unknown>): string[] {
+function sectionProblems(value: HealthSectionValue): string[] {
   const out: string[] = [];
   const status = typeof value.status === "string" ? value.status : null;
   if (status && BAD_STATUS.has(status)) out.push(status);
@@ -34,8 +38,11 @@ function sectionProblems(value: { ok?: boolean } & Record<string, unknown>): str
 
 export class HealthService {
   private sections = new Map<string, HealthSection>();
+  private probe: Probe;
 
-  constructor(private ctx: AppContext) {}
+  constructor(private ctx: AppContext) {
+    this.probe = databaseProbe(ctx.storage);
+  }
 
   add(name: string, section: HealthSection): void {
     this.sections.set(name, section);
@@ -45,20 +52,11 @@ export class HealthService {
    * 503 when the database cannot be used; "degraded" when any part has a problem: a feature section
    * with `ok: false` or a degraded/failing `status`, a failed maintenance service, or dead jobs.
    */
-  report(): { httpStatus: number; body: HealthReport } {
-    const { store, queue, scheduler } = this.ctx;
-    const db = store.check();
-    let depth: Record<string, Record<string, number>> = {};
-    let done = 0;
-    if (db.ok) {
-      try {
-        depth = queueDepth(store.db);
-        done = doneCount(store.db);
-      } catch (err) {
-        db.ok = false;
-        db.error = (err as Error).message;
-      }
-    }
+  async report(): Promise<{ httpStatus: number; body: HealthReport }> {
+    const { queue, scheduler } = this.ctx;
+    // Sections are read concurrently (on PostgreSQL each may wait for the database).
+    const [db, ...values] = await Promise.all([this.probe(), ...[...this.sections.values()].map((section) => settle(section))]);
+    const { depth, done } = db;
     const jobs = scheduler.status();
     const problems: string[] = [];
     if (!db.ok) problems.push(`database: ${db.error ?? "unusable"}`);
@@ -76,39 +74,42 @@ export class HealthService {
       started_at: new Date(this.ctx.startedAt).toISOString(),
       database: {
         ok: db.ok,
+        driver: this.ctx.storage.kind,
         ...(db.error ? { error: db.error } : {}),
-        ...(db.ok ? { schema_version: store.schemaVersion } : {}),
-        last_commit_at: store.lastCommitAt ? new Date(store.lastCommitAt).toISOString() : null,
+        ...(db.ok && db.schema_version !== undefined ? { schema_version: db.schema_version } : {}),
+        last_commit_at: db.lastCommitAt ? new Date(db.lastCommitAt).toISOString() : null,
       },
       queue: { depth, done, running: queue.runningCount(), outcomes: queue.outcomes() },
       scheduler: jobs,
     };
-    for (const [name, section] of this.sections) {
-      try {
-        const value = section();
+    [...this.sections.keys()].forEach((name, i) => {
+      const r = values[i]!;
+      if (r.ok) {
         // /health needs no token: no section may show credentials inside a URL.
-        body[name] = scrubUrls(value);
-        for (const problem of sectionProblems(value)) problems.push(`${name}: ${problem}`);
-      } catch (err) {
-        const message = stripUserinfo((err as Error).message);
+        body[name] = scrubUrls(r.value);
+        for (const problem of sectionProblems(r.value)) problems.push(`${name}: ${problem}`);
+      } else {
+        const message = stripUserinfo((r.error as Error)?.message ?? String(r.error));
         body[name] = { ok: false, error: message };
         problems.push(`${name}: ${message}`);
       }
-    }
+    });
     if (!db.ok) body.status = "unavailable";
     else if (problems.length) body.status = "degraded";
     return { httpStatus: db.ok ? 200 : 503, body };
   }
 
-  /** Prometheus families for the queue (scraped with the HTTP ones). */
-  queueMetrics(): string {
+  /** Prometheus families for the queue, the database and this node in the cluster (scraped with the HTTP ones). */
+  async queueMetrics(): Promise<string> {
     let depth: Record<string, Record<string, number>> = {};
     let done = 0;
+    let up = 0;
     try {
-      depth = queueDepth(this.ctx.store.db);
-      done = doneCount(this.ctx.store.db);
+      const db = await this.probe();
+      if (db.ok) ({ depth, done } = db);
+      up = db.ok ? 1 : 0;
     } catch {
-      // The health endpoint reports the database problem; metrics just omit the family.
+      // The health endpoint reports the database problem; metrics just show it down.
     }
     const depthRows: Array<[Record<string, string>, number]> = [];
     for (const [kind, byStatus] of Object.entries(depth)) {
@@ -118,12 +119,30 @@ export class HealthService {
     for (const [kind, o] of Object.entries(this.ctx.queue.outcomes())) {
       for (const [outcome, n] of Object.entries(o)) outcomeRows.push([{ kind, outcome }, n]);
     }
+    const c = this.ctx.cluster.status();
+    const node = { driver: c.driver, node: c.node_id };
     return [
-      family("ferry_queue_jobs", "gauge", "Unfinished and dead jobs in the durable queue by kind and status.", depthRows),
+      family("ferry_queue_jobs", "gauge", "Unfinished and dead jobs in the durable queue by kind and status (on PostgreSQL: every node's).", depthRows),
       family("ferry_queue_jobs_done", "gauge", "Finished jobs kept until queue.retention.", [[{}, done]]),
       family("ferry_job_outcomes_total", "counter", "Job attempts finished by this process, by kind and outcome.", outcomeRows),
-      family("ferry_store_commits_total", "counter", "Group commits since start.", [[{}, this.ctx.store.commits]]),
+      family("ferry_store_commits_total", "counter", "Group commits since start.", [[{}, this.ctx.storage.driver.commits]]),
+      family("ferry_database_up", "gauge", "1 while the database answers.", [[{ driver: this.ctx.storage.kind }, up]]),
       family("ferry_uptime_seconds", "gauge", "Seconds since ferry started.", [[{}, Math.round((Date.now() - this.ctx.startedAt) / 1000)]]),
+      // The cluster as /health shows it: who leads and which peers this node sees (the owned shards
+      // are counted in ferry_cluster_owned_shards; a series per shard would be thousands).
+      family("ferry_cluster_leader", "gauge", "1 for the node this node sees as the leader.", c.leader ? [[{ ...node, leader: c.leader }, 1]] : []),
+      family("ferry_cluster_peer", "gauge", "1 per node (this one included) with a fresh heartbeat.", c.peers.map((p): [Record<string, string>, number] => [{ ...node, peer: p }, 1])),
     ].join("\n");
+  }
+}
+
+type Settled = { ok: true; value: HealthSectionValue } | { ok: false; error: unknown };
+
+/** A section's value, or what it threw (sync or async). */
+async function settle(section: HealthSection): Promise<Settled> {
+  try {
+    return { ok: true, value: await section() };
+  } catch (error) {
+    return { ok: false, error };
   }
 }

@@ -1,31 +1,26 @@
 import type { AppContext } from "../../context";
 import { HttpError, validate, zodProblems } from "../../http/errors";
 import type { Job, JobContext } from "../../queue";
-import type { WebhookEngine } from "../webhooks/engine";
 import { JOB_TYPES, rebuildItem, replayItem, type CreateJobBody, type JobType } from "./model";
 import type { SignedRequest } from "./signatures";
-import * as sql from "./sql";
+import type { ApiJobRow } from "./sql";
+import type { ItemOutcome, JobEnding, JobsStorage } from "./storage";
 import { checkTarget, hostAllowed, TargetRefused } from "../webhooks/ssrf";
 import { iso } from "../../http/iso";
 
-export const JOB_KIND = "api.job";
+export { JOB_KIND } from "./storage";
 const CHUNK = 100;
 
 function errorText(err: unknown): string {
   return (err as Error)?.message ?? String(err);
 }
 
-interface ItemOutcome {
-  ok: boolean;
-  result?: unknown;
-  error?: string;
-}
-
 /** The jobs API: accepts batch work, runs it on the durable queue, reports status/results, sends the completion webhook. */
 export class JobsService {
+  /** `storage`: the jobs API's units of work on the database this process runs on (storage.ts, storage-pg.ts). */
   constructor(
     private ctx: AppContext,
-    private engine: WebhookEngine | null,
+    private storage: JobsStorage,
   ) {}
 
   /** Why a webhook_url is not honoured, or null when it is: a legacy signature does not cover it, so only allowed hosts. */
@@ -53,7 +48,7 @@ export class JobsService {
     const cfg = this.ctx.config().jobs;
     const since = () => this.ctx.clock.now() - cfg.replay_window;
     if (signed) {
-      const prior = sql.requestJob(this.ctx.store.db, signed.replayKey, since());
+      const prior = await this.storage.requestJob(signed.replayKey, since());
       if (prior) return this.duplicate(prior, origin);
     }
     if (!(JOB_TYPES as readonly string[]).includes(body.type)) {
@@ -78,19 +73,10 @@ export class JobsService {
     const webhookUrl = dropped ? null : (body.webhook_url ?? null);
     if (webhookUrl) await this.checkWebhookTarget(webhookUrl);
     const id = `job_${Bun.randomUUIDv7()}`;
-    const prior = await this.ctx.store.write((db) => {
-      const now = this.ctx.clock.now();
-      if (signed) {
-        // Checked again inside the write: of two identical requests in one batch, only the first makes a job.
-        const first = sql.requestJob(db, signed.replayKey, now - cfg.replay_window);
-        if (first) return first;
-        sql.saveRequest(db, signed.replayKey, id, now, now - cfg.replay_window);
-      }
-      sql.insertJob(db, { id, type, total: items.length, webhookUrl, options: body.options ? JSON.stringify(body.options) : null, now });
-      items.forEach((it, i) => sql.insertItem(db, id, i, JSON.stringify(it)));
-      this.ctx.queue.enqueue(db, { kind: JOB_KIND, payload: { id }, dedupeKey: `api.job:${id}` });
-      return null;
-    });
+    const prior = await this.storage.create(
+      { id, type, items, webhookUrl, options: body.options ? JSON.stringify(body.options) : null },
+      signed ? { key: signed.replayKey, windowMs: cfg.replay_window } : null,
+    );
     if (prior) return this.duplicate(prior, origin);
     return {
       job_id: id,
@@ -103,8 +89,8 @@ export class JobsService {
   }
 
   /** The answer to a repeated signed request: the job the first one made, as it is now. */
-  private duplicate(id: string, origin: string) {
-    const j = sql.getJob(this.ctx.store.db, id)!;
+  private async duplicate(id: string, origin: string) {
+    const j = (await this.storage.getJob(id))!;
     return {
       job_id: id,
       status: j.status,
@@ -115,8 +101,8 @@ export class JobsService {
     };
   }
 
-  status(id: string) {
-    const j = sql.getJob(this.ctx.store.db, id);
+  async status(id: string) {
+    const j = await this.storage.getJob(id);
     if (!j) throw new HttpError(404, "not_found", `no job ${id}`);
     return {
       job_id: j.id,
@@ -132,10 +118,10 @@ export class JobsService {
     };
   }
 
-  results(id: string, offset: number, limit: number) {
-    const j = sql.getJob(this.ctx.store.db, id);
+  async results(id: string, offset: number, limit: number) {
+    const j = await this.storage.getJob(id);
     if (!j) throw new HttpError(404, "not_found", `no job ${id}`);
-    const rows = sql.results(this.ctx.store.db, id, offset, limit);
+    const rows = await this.storage.results(id, offset, limit);
     return {
       job_id: id,
       status: j.status,
@@ -148,57 +134,44 @@ export class JobsService {
   }
 
   /** The queue handler: processes pending items in chunks (a restart resumes where it stopped), then finishes the job. */
-  async run(job: Job<{ id: string }>, jctx: JobContext): Promise<void> {
+  async run(job: Job<{ id: string }>, jctx: Pick<JobContext, "signal">): Promise<void> {
     const id = job.payload.id;
-    const j = sql.getJob(this.ctx.store.db, id);
+    const j = await this.storage.getJob(id);
     if (!j || j.finished_at !== null) return;
-    await this.ctx.store.write((db) => sql.markRunning(db, id, this.ctx.clock.now()));
+    await this.storage.markRunning(id);
     for (;;) {
       if (jctx.signal.aborted) throw new Error("job interrupted");
-      const batch = sql.pendingItems(this.ctx.store.db, id, CHUNK);
+      const batch = await this.storage.pendingItems(id, CHUNK);
       if (batch.length === 0) break;
       // A replay and the record that it was done commit together, so a retried chunk never replays twice.
-      const replays = j.type === "webhooks.replay" ? null : await this.process(j.type as JobType, batch.map((b) => JSON.parse(b.item)));
-      await this.ctx.store.write((db) => {
-        const now = this.ctx.clock.now();
-        batch.forEach((b, i) => {
-          const o = replays ? replays[i]! : this.replayItem(db, JSON.parse(b.item));
-          sql.finishItem(db, id, b.idx, o.ok, o.result, o.error ?? null, now);
-        });
-        const c = sql.countItems(db, id);
-        sql.updateCounts(db, id, c.completed, c.failed);
-      });
+      const outcomes = j.type === "webhooks.replay" ? "replay" : await this.process(j.type as JobType, batch.map((b) => JSON.parse(b.item)));
+      await this.storage.finishItems(id, batch, outcomes);
     }
-    await this.ctx.store.write((db) => this.finish(db, id));
+    await this.storage.finish(id, (row, c, now) => this.ending(row, c, now));
   }
 
-  private finish(db: import("../../store/sqlite").Db, id: string): void {
-    const j = sql.getJob(db, id)!;
-    if (j.finished_at !== null) return;
-    const c = sql.countItems(db, id);
+  /** The final status, the completion webhook (exactly the batch service's body) and the job event. */
+  private ending(j: ApiJobRow, c: { completed: number; failed: number }, now: number): JobEnding {
     const status = c.failed === 0 ? "completed" : c.completed === 0 ? "failed" : "partially_completed";
-    const now = this.ctx.clock.now();
-    const timestamp = new Date(now).toISOString();
-    let deliveryId: string | null = null;
-    if (j.webhook_url && this.engine) {
-      // Exactly the batch service's completion body, signed with jobs.secret by the delivery engine.
-      const body = JSON.stringify({
-        job_id: id,
-        status,
-        timestamp,
-        total_lots: j.total_lots,
-        completed_lots: c.completed,
-        failed_lots: c.failed,
-        webhook_url: j.webhook_url,
-        results_available: c.completed + c.failed > 0,
-      });
-      deliveryId = this.engine.createJobWebhook(db, j.webhook_url, status === "failed" ? "job.failed" : "job.completed", body);
-    }
-    sql.finishJob(db, id, status, c.completed, c.failed, deliveryId, now);
-    this.ctx.bus.publish(db, {
-      name: status === "failed" ? "job.failed" : "job.completed",
-      data: { job_id: id, type: j.type, status, total_lots: j.total_lots, completed_lots: c.completed, failed_lots: c.failed },
-    });
+    const eventName = status === "failed" ? "job.failed" : "job.completed";
+    const body = j.webhook_url
+      ? JSON.stringify({
+          job_id: j.id,
+          status,
+          timestamp: new Date(now).toISOString(),
+          total_lots: j.total_lots,
+          completed_lots: c.completed,
+          failed_lots: c.failed,
+          webhook_url: j.webhook_url,
+          results_available: c.completed + c.failed > 0,
+        })
+      : null;
+    return {
+      status,
+      // Signed with jobs.secret by the delivery engine.
+      webhook: j.webhook_url && body ? { url: j.webhook_url, eventName, body } : null,
+      event: { name: eventName, data: { job_id: j.id, type: j.type, status, total_lots: j.total_lots, completed_lots: c.completed, failed_lots: c.failed } },
+    };
   }
 
   private async process(type: JobType, items: unknown[]): Promise<ItemOutcome[]> {
@@ -212,14 +185,8 @@ export class JobsService {
           return fn(rebuildItem.parse(it));
         });
       case "webhooks.replay":
-        throw new Error("webhooks.replay items run inside the chunk's write (replayItem)");
+        throw new Error("webhooks.replay items run inside the chunk's write (JobsStorage.finishItems)");
     }
-  }
-
-  private replayItem(db: import("../../store/sqlite").Db, item: unknown): ItemOutcome {
-    if (!this.engine) return { ok: false, error: "webhooks are not available" };
-    const r = this.engine.replay(db, String(item));
-    return r.ok ? { ok: true, result: { replayed: true } } : { ok: false, error: r.message };
   }
 
   private async each(items: unknown[], fn: (item: unknown) => Promise<unknown>): Promise<ItemOutcome[]> {

@@ -4,7 +4,12 @@ import { prepared } from "../../store/prepared";
 import type { Db } from "../../store/sqlite";
 import type { Queue } from "../../queue";
 import { courseStructureBody, enrolEvent, EVENT_TYPES, gradeEvent, userEvent, webhookBatch, type EventType } from "./model";
+import type { z } from "zod";
 import { dedupeKey, validateLogs, type LogRow } from "./normalize";
+
+type UserEvent = z.output<typeof userEvent>;
+type EnrolEvent = z.output<typeof enrolEvent>;
+type GradeEvent = z.output<typeof gradeEvent>;
 
 /**
  * The job this feature enqueues when it stored new logs; whoever registers a handler for it
@@ -102,7 +107,7 @@ export function storeBatch(db: Db, queue: Queue, rows: LogRow[], eventId: string
   return { accepted, duplicates: rows.length - accepted };
 }
 
-const USER_DELETED = "\\core\\event\\user_deleted";
+export const USER_DELETED = "\\core\\event\\user_deleted";
 
 function eraseMoodleUser(db: Db, userId: number | null): void {
   if (userId === null || userId <= 0) return;
@@ -129,8 +134,82 @@ export function fastBatch(body: unknown): { logs: unknown[]; event_id?: string }
   return null;
 }
 
-export class MoodleService {
+/** What the service writes, per database (SQLite: below; PostgreSQL: writer-pg.ts). Each call is one durable write. */
+export interface MoodleWriter {
+  batch(rows: LogRow[], eventId: string | null, now: number): Promise<{ accepted: number; duplicates: number }>;
+  user(t: EventType, e: UserEvent, now: number): Promise<void>;
+  /** `staff`: the enrolment's role makes the user staff in the course (the recommender's course model hears of it). */
+  enrolment(t: EventType, e: EnrolEvent, staff: boolean, now: number): Promise<void>;
+  /** `gradeRow(courseId)`: the user_graded log the grade feeds into the pipeline, once its course is known. */
+  grade(t: EventType, e: GradeEvent, gradeRow: (courseId: number) => LogRow | null, now: number): Promise<void>;
+  structure(courseId: number, contents: unknown[], now: number): Promise<Record<string, unknown>>;
+}
+
+const UPSERT_USER = `INSERT INTO moodle_users (user_id, username, firstname, lastname, email, idnumber, phone1, city, country, suspended, deleted, timecreated, timemodified, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (user_id) DO UPDATE SET username = excluded.username, firstname = excluded.firstname, lastname = excluded.lastname,
+           email = excluded.email, idnumber = excluded.idnumber, phone1 = excluded.phone1, city = excluded.city, country = excluded.country, suspended = excluded.suspended,
+           deleted = excluded.deleted, timecreated = coalesce(excluded.timecreated, moodle_users.timecreated), timemodified = excluded.timemodified, updated_at = excluded.updated_at`;
+const UPSERT_ENROLMENT = `INSERT INTO moodle_enrolments (enrollment_id, user_id, course_id, role_id, status, timestart, timeend, timecreated, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (enrollment_id) DO UPDATE SET user_id = excluded.user_id, course_id = excluded.course_id, role_id = excluded.role_id, status = excluded.status,
+           timestart = excluded.timestart, timeend = excluded.timeend, timecreated = excluded.timecreated, updated_at = excluded.updated_at`;
+const UPSERT_GRADE = `INSERT INTO moodle_grades (grade_id, user_id, item_id, item_name, finalgrade, feedback, grader, timecreated, timemodified, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (grade_id) DO UPDATE SET user_id = excluded.user_id, item_id = excluded.item_id, item_name = excluded.item_name, finalgrade = excluded.finalgrade,
+           feedback = excluded.feedback, grader = excluded.grader, timecreated = excluded.timecreated, timemodified = excluded.timemodified, updated_at = excluded.updated_at`;
+
+/** MoodleWriter on SQLite: each call one store.write (group commit), the statements run synchronously inside it. */
+class SqliteMoodleWriter implements MoodleWriter {
   constructor(private ctx: AppContext) {}
+
+  batch(rows: LogRow[], eventId: string | null, now: number) {
+    return this.ctx.store.write((db) => storeBatch(db, this.ctx.queue, rows, eventId, now));
+  }
+
+  user(t: EventType, e: UserEvent, now: number) {
+    return this.ctx.store.write((db) => {
+      prepared(db, UPSERT_USER).run(e.userid, e.username, e.firstname, e.lastname, e.email, e.idnumber, e.phone1, e.city, e.country, e.suspended ? 1 : 0, e.deleted ? 1 : 0, e.timecreated, e.timemodified, now);
+      this.ctx.bus.publish(db, { name: `moodle.${t}`, context: { userId: String(e.userid) }, data: e });
+    });
+  }
+
+  enrolment(t: EventType, e: EnrolEvent, staff: boolean, now: number) {
+    return this.ctx.store.write((db) => {
+      prepared(db, UPSERT_ENROLMENT).run(e.enrollmentid, e.userid, e.courseid, e.roleid, e.status, e.timestart, e.timeend, e.timecreated, now);
+      // Inside the write: the next pipeline batch may commit before this one's fsync returns.
+      if (staff) this.ctx.capabilities.courseModel?.staffEnrolled(db, e.courseid, e.userid);
+      this.ctx.bus.publish(db, { name: `moodle.${t}`, context: { userId: String(e.userid) }, data: e });
+    });
+  }
+
+  grade(t: EventType, e: GradeEvent, gradeRow: (courseId: number) => LogRow | null, now: number) {
+    return this.ctx.store.write((db) => {
+      prepared(db, UPSERT_GRADE).run(e.gradeid, e.userid, e.itemid, e.itemname, e.finalgrade, e.feedback, e.grader, e.timecreated, e.timemodified, now);
+      // The grade feeds the learner's score through the pipeline, as a user_graded event of its course.
+      const courseId = e.courseid ?? prepared<[number], number | null>(db, "SELECT course_id FROM grade_items WHERE item_id = ?").pluck().get(e.itemid) ?? null;
+      const row = courseId === null ? null : gradeRow(courseId);
+      if (row) storeBatch(db, this.ctx.queue, [row], null, now);
+      this.ctx.bus.publish(db, { name: `moodle.${t}`, context: { userId: String(e.userid) }, data: e });
+    });
+  }
+
+  structure(courseId: number, contents: unknown[], now: number) {
+    const model = courseModelOf(this.ctx);
+    // Inside the write, so no later batch uses the old structure (a rollback only costs a reload).
+    return this.ctx.store.write((db) => model.applyStructure(db, courseId, contents, now) as Record<string, unknown>);
+  }
+}
+
+export function courseModelOf(ctx: AppContext) {
+  const m = ctx.capabilities.courseModel;
+  if (!m) throw new HttpError(503, "unavailable", "the recommender (course model) is not running");
+  return m;
+}
+
+export class MoodleService {
+  constructor(
+    private ctx: AppContext,
+    /** Chosen once by ctx.storage.kind (module.ts). */
+    private writer: MoodleWriter = new SqliteMoodleWriter(ctx),
+  ) {}
 
   /** POST /webhook/moodle-events. */
   async ingestBatch(body: unknown): Promise<{ status: "accepted"; event_id: string | null; events_received: number; accepted: number; duplicates: number }> {
@@ -140,7 +219,7 @@ export class MoodleService {
     const rows = validateLogs(batch.logs);
     const eventId = batch.event_id ?? null;
     const now = Date.now();
-    const r = await this.ctx.store.write((db) => storeBatch(db, this.ctx.queue, rows, eventId, now));
+    const r = await this.writer.batch(rows, eventId, now);
     return { status: "accepted", event_id: eventId, events_received: rows.length, accepted: r.accepted, duplicates: r.duplicates };
   }
 
@@ -148,7 +227,7 @@ export class MoodleService {
   async ingestLogs(logs: unknown[]): Promise<{ accepted: number; duplicates: number }> {
     const rows = validateLogs(logs);
     const now = Date.now();
-    return this.ctx.store.write((db) => storeBatch(db, this.ctx.queue, rows, null, now));
+    return this.writer.batch(rows, null, now);
   }
 
   /** POST /api/v1/events/moodle/{type}. */
@@ -159,75 +238,15 @@ export class MoodleService {
     const t = type as EventType;
     const now = Date.now();
     const staffRoles = this.ctx.config().moodle.staff_role_ids;
-    let invalidate: number | null = null;
-    let write: (db: Db) => void;
     if (t === "user_created" || t === "user_updated") {
-      const e = validate(userEvent, body);
-      write = (db) => {
-        prepared(
-          db,
-          `INSERT INTO moodle_users (user_id, username, firstname, lastname, email, idnumber, phone1, city, country, suspended, deleted, timecreated, timemodified, updated_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (user_id) DO UPDATE SET username = excluded.username, firstname = excluded.firstname, lastname = excluded.lastname,
-           email = excluded.email, idnumber = excluded.idnumber, phone1 = excluded.phone1, city = excluded.city, country = excluded.country, suspended = excluded.suspended,
-           deleted = excluded.deleted, timecreated = coalesce(excluded.timecreated, moodle_users.timecreated), timemodified = excluded.timemodified, updated_at = excluded.updated_at`,
-        ).run(e.userid, e.username, e.firstname, e.lastname, e.email, e.idnumber, e.phone1, e.city, e.country, e.suspended ? 1 : 0, e.deleted ? 1 : 0, e.timecreated, e.timemodified, now);
-        this.ctx.bus.publish(db, { name: `moodle.${t}`, context: { userId: String(e.userid) }, data: e });
-      };
+      await this.writer.user(t, validate(userEvent, body), now);
     } else if (t === "user_enrolled") {
       const e = validate(enrolEvent, body);
-      if (e.roleid !== null && staffRoles.includes(e.roleid)) invalidate = e.courseid;
-      write = (db) => {
-        prepared(
-          db,
-          `INSERT INTO moodle_enrolments (enrollment_id, user_id, course_id, role_id, status, timestart, timeend, timecreated, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-           ON CONFLICT (enrollment_id) DO UPDATE SET user_id = excluded.user_id, course_id = excluded.course_id, role_id = excluded.role_id, status = excluded.status,
-           timestart = excluded.timestart, timeend = excluded.timeend, timecreated = excluded.timecreated, updated_at = excluded.updated_at`,
-        ).run(e.enrollmentid, e.userid, e.courseid, e.roleid, e.status, e.timestart, e.timeend, e.timecreated, now);
-        // Inside the write: the next pipeline batch may commit before this one's fsync returns.
-        if (invalidate !== null) this.ctx.capabilities.courseModel?.staffEnrolled(db, e.courseid, e.userid);
-        this.ctx.bus.publish(db, { name: `moodle.${t}`, context: { userId: String(e.userid) }, data: e });
-      };
+      await this.writer.enrolment(t, e, e.roleid !== null && staffRoles.includes(e.roleid), now);
     } else {
       const e = validate(gradeEvent, body);
-      write = (db) => {
-        prepared(
-          db,
-          `INSERT INTO moodle_grades (grade_id, user_id, item_id, item_name, finalgrade, feedback, grader, timecreated, timemodified, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-           ON CONFLICT (grade_id) DO UPDATE SET user_id = excluded.user_id, item_id = excluded.item_id, item_name = excluded.item_name, finalgrade = excluded.finalgrade,
-           feedback = excluded.feedback, grader = excluded.grader, timecreated = excluded.timecreated, timemodified = excluded.timemodified, updated_at = excluded.updated_at`,
-        ).run(e.gradeid, e.userid, e.itemid, e.itemname, e.finalgrade, e.feedback, e.grader, e.timecreated, e.timemodified, now);
-        // The grade feeds the learner's score through the pipeline, as a user_graded event of its course.
-        const courseId = e.courseid ?? prepared<[number], number | null>(db, "SELECT course_id FROM grade_items WHERE item_id = ?").pluck().get(e.itemid) ?? null;
-        if (courseId !== null && e.finalgrade !== null) {
-          const time = e.timemodified ?? e.timecreated ?? Math.floor(now / 1000);
-          const eventname = "\\core\\event\\user_graded";
-          const other = JSON.stringify({ itemid: e.itemid, finalgrade: e.finalgrade, relateduserid: e.userid });
-          const row: LogRow = {
-            // With the sender's key (local_ferry sends the same one in the batch) this row is the batch
-            // log's duplicate, so one grade is never processed twice.
-            dkey: dedupeKey({ idempotency_key: e.idempotency_key, userid: e.userid, courseid: courseId, eventname, contextinstanceid: null, objectid: e.gradeid, timecreated: time * 1000 + (Math.round(e.finalgrade * 1000) % 1000) }),
-            userid: e.userid,
-            relateduserid: e.userid,
-            courseid: courseId,
-            eventname,
-            component: "core",
-            action: "graded",
-            target: "user",
-            objectid: e.gradeid,
-            edulevel: 1,
-            contextinstanceid: null,
-            contextlevel: 50,
-            timecreated: time,
-            other,
-            enrich: e.grademax !== null ? JSON.stringify({ grademax: e.grademax }) : null,
-            raw: JSON.stringify(body),
-          };
-          storeBatch(db, this.ctx.queue, [row], null, now);
-        }
-        this.ctx.bus.publish(db, { name: `moodle.${t}`, context: { userId: String(e.userid) }, data: e });
-      };
+      await this.writer.grade(t, e, (courseId) => gradeLogRow(e, body, courseId, now), now);
     }
-    await this.ctx.store.write(write);
     return { status: "ok", event: t };
   }
 
@@ -237,19 +256,40 @@ export class MoodleService {
     if (!Array.isArray(parsed) && parsed.course_id !== null && parsed.course_id !== courseId) {
       throw new HttpError(422, "validation_failed", `course_id: the body is for course ${parsed.course_id}, the path names course ${courseId}`, [{ path: "course_id", message: `expected ${courseId}` }]);
     }
-    const model = this.courseModel();
-    // Inside the write, so no later batch uses the old structure (a rollback only costs a reload).
-    const summary = await this.ctx.store.write((db) => model.applyStructure(db, courseId, contents, Date.now()));
+    courseModelOf(this.ctx);
+    const summary = await this.writer.structure(courseId, contents, Date.now());
     return { status: "ok", ...summary };
   }
 
   getStructure(courseId: number) {
-    return this.courseModel().readStructure(courseId);
+    return courseModelOf(this.ctx).readStructure(courseId);
   }
+}
 
-  private courseModel() {
-    const m = this.ctx.capabilities.courseModel;
-    if (!m) throw new HttpError(503, "unavailable", "the recommender (course model) is not running");
-    return m;
-  }
+/** The user_graded log a grade_updated event feeds into the pipeline (null without a final grade). */
+function gradeLogRow(e: GradeEvent, body: unknown, courseId: number, now: number): LogRow | null {
+  if (e.finalgrade === null) return null;
+  const time = e.timemodified ?? e.timecreated ?? Math.floor(now / 1000);
+  const eventname = "\\core\\event\\user_graded";
+  const other = JSON.stringify({ itemid: e.itemid, finalgrade: e.finalgrade, relateduserid: e.userid });
+  return {
+    // With the sender's key (local_ferry sends the same one in the batch) this row is the batch
+    // log's duplicate, so one grade is never processed twice.
+    dkey: dedupeKey({ idempotency_key: e.idempotency_key, userid: e.userid, courseid: courseId, eventname, contextinstanceid: null, objectid: e.gradeid, timecreated: time * 1000 + (Math.round(e.finalgrade * 1000) % 1000) }),
+    userid: e.userid,
+    relateduserid: e.userid,
+    courseid: courseId,
+    eventname,
+    component: "core",
+    action: "graded",
+    target: "user",
+    objectid: e.gradeid,
+    edulevel: 1,
+    contextinstanceid: null,
+    contextlevel: 50,
+    timecreated: time,
+    other,
+    enrich: e.grademax !== null ? JSON.stringify({ grademax: e.grademax }) : null,
+    raw: JSON.stringify(body),
+  };
 }

@@ -2,10 +2,8 @@ import { maskSecrets, stripUserinfo } from "../../config/mask";
 import type { AppContext } from "../../context";
 import { HttpError } from "../../http/errors";
 import { KIND_PREFIX as WEBHOOK_KIND_PREFIX } from "../webhooks/engine";
-import { getJob, replayDeadJobs, type JobRow } from "../../queue";
-import { prepared } from "../../store/prepared";
-import type { jobListQuery } from "./model";
-import type { z } from "zod";
+import type { JobRow } from "../../queue";
+import { jobLister, type JobListQuery, type ListJobs } from "./job-list";
 
 export interface JobView {
   id: number;
@@ -39,44 +37,51 @@ function view(row: JobRow, full: boolean): JobView {
   };
 }
 
-/** Operator views of the running daemon: effective config (secrets masked) and the job queue. */
+/**
+ * Operator views of the running daemon: effective config (secrets masked) and the job queue. Reads
+ * and replays go through the storage driver, so they work the same on SQLite and PostgreSQL (where
+ * a replay wakes the kind's workers on every node).
+ */
 export class OpsService {
-  constructor(private ctx: AppContext) {}
+  private list: ListJobs;
+
+  constructor(private ctx: AppContext) {
+    this.list = jobLister(ctx.storage);
+  }
+
+  private get driver() {
+    return this.ctx.storage.driver;
+  }
 
   effectiveConfig(): unknown {
     return maskSecrets(this.ctx.config());
   }
 
-  listJobs(q: z.output<typeof jobListQuery>): { jobs: JobView[]; next_before: number | null } {
-    const rows = prepared<[Record<string, unknown>], JobRow>(
-      this.ctx.store.db,
-      `SELECT * FROM jobs WHERE (@status IS NULL OR status = @status) AND (@kind IS NULL OR kind = @kind)
-         AND (@before IS NULL OR id < @before) ORDER BY id DESC LIMIT @limit`,
-    ).all({ status: q.status ?? null, kind: q.kind ?? null, before: q.before ?? null, limit: q.limit });
+  async listJobs(q: JobListQuery): Promise<{ jobs: JobView[]; next_before: number | null }> {
+    const rows = await this.list(q);
     return { jobs: rows.map((r) => view(r, false)), next_before: rows.length === q.limit ? rows[rows.length - 1]!.id : null };
   }
 
-  job(id: number): JobView {
-    const row = getJob(this.ctx.store.db, id);
+  async job(id: number): Promise<JobView> {
+    const row = await this.driver.getJob(id);
     if (!row) throw new HttpError(404, "not_found", `no job ${id}`);
     return view(row, true);
   }
 
-  /** Replays every dead job of a kind (after fixing what killed them). */
+  /** Replays every dead job of a kind (after fixing what killed them); the driver wakes its workers after the commit. */
   async replayKind(kind: string): Promise<{ kind: string; replayed: number[] }> {
     ownedElsewhere(kind);
-    const replayed = await this.ctx.store.write((db) => replayDeadJobs(db, kind, this.ctx.clock.now()));
-    this.ctx.queue.wake(kind);
+    const replayed = await this.driver.replayKind(kind, this.ctx.clock.now());
     return { kind, replayed };
   }
 
   /** Replays a dead job: back to queued with a fresh attempt budget. */
   async replay(id: number): Promise<JobView> {
-    const found = getJob(this.ctx.store.db, id);
+    const found = await this.driver.getJob(id);
     if (found) ownedElsewhere(found.kind);
-    const ok = await this.ctx.store.write((db) => this.ctx.queue.replay(db, id));
-    if (!ok) {
-      const row = getJob(this.ctx.store.db, id);
+    const kind = await this.driver.replay(id, this.ctx.clock.now());
+    if (kind === null) {
+      const row = await this.driver.getJob(id);
       if (!row) throw new HttpError(404, "not_found", `no job ${id}`);
       throw new HttpError(409, "not_dead", `job ${id} is ${row.status}; only dead jobs can be replayed`);
     }

@@ -12,7 +12,7 @@ import { clip, completionReward, creditMoves, gradeReward, normaliseGrade, pushT
 import { QTables, stateKey, type StateTuple, type Transition } from "./qtable";
 import { loadQTables, writeSnapshot } from "./snapshots";
 import { EXPERTS, hedgeUpdate, moveLosses, rank, recordMove, type MoveStat } from "./ranking";
-import { Batch, persistBatch } from "./persist";
+import { Batch, persistBatch, type Persisted } from "./persist";
 import { CLASS_CODES, countMove, learnerFromJson, moduleState, newLearner, pushRecent, type Learner } from "./state";
 
 // The pipeline: classify → learner state → moves and transitions → learning → stored answers.
@@ -40,7 +40,7 @@ export interface EventRow {
   enrich: string | null;
 }
 
-interface GradeItem {
+export interface GradeItem {
   itemId: number;
   courseId: number | null;
   cmid: number | null;
@@ -75,13 +75,56 @@ export interface ProcessResult {
   touched: Map<Learner, Set<number>>;
 }
 
+/**
+ * Where the writes of a batch's last steps go (erasure, staff, unenrolment, stored answers):
+ * straight into the SQLite transaction (SqliteSink), or collected for one PostgreSQL write
+ * (PgOps in ops-pg.ts).
+ */
+export interface RecSink {
+  erase(userId: number): void;
+  moveCount(courseId: number, from: number, to: number, n: number): void;
+  dropLearner(userId: number, courseId: number): void;
+  endEnrolment(userId: number, courseId: number): void;
+  recommendation(userId: number, courseId: number, moduleId: number, body: string, full: string, k: number, now: number): void;
+}
+
+const STORE_REC =
+  "INSERT INTO recommendations (user_id, course_id, module_id, body, full, k, generated_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (user_id, module_id, course_id) DO UPDATE SET body = excluded.body, full = excluded.full, k = excluded.k, generated_at = excluded.generated_at";
+
+/** RecSink on SQLite: each write runs at once, in the caller's transaction. */
+class SqliteSink implements RecSink {
+  constructor(private db: Db) {}
+  erase(userId: number): void {
+    eraseLearner(this.db, userId);
+  }
+  moveCount(courseId: number, from: number, to: number, n: number): void {
+    prepared(this.db, "UPDATE activity_moves SET n = ? WHERE course_id = ? AND from_cmid = ? AND to_cmid = ?").run(n, courseId, from, to);
+  }
+  dropLearner(userId: number, courseId: number): void {
+    dropLearner(this.db, userId, courseId);
+  }
+  endEnrolment(userId: number, courseId: number): void {
+    endEnrolment(this.db, userId, courseId);
+  }
+  recommendation(userId: number, courseId: number, moduleId: number, body: string, full: string, k: number, now: number): void {
+    prepared(this.db, STORE_REC).run(userId, courseId, moduleId, body, full, k, now);
+  }
+}
+
+const sinks = new WeakMap<Db, SqliteSink>();
+function sqliteSink(db: Db): SqliteSink {
+  let s = sinks.get(db);
+  if (!s) sinks.set(db, (s = new SqliteSink(db)));
+  return s;
+}
+
 export class Engine {
   readonly q: QTables;
-  private courses = new Map<number, Course>();
-  private learners = new Map<string, Learner>();
-  private gradeItems = new Map<number, GradeItem>();
-  private mappedCmids = new Set<number>();
-  private loaded = false;
+  protected courses = new Map<number, Course>();
+  protected learners = new Map<string, Learner>();
+  protected gradeItems = new Map<number, GradeItem>();
+  protected mappedCmids = new Set<number>();
+  protected loaded = false;
   /** When the engine last stored a recommendation row (for metrics and tests). */
   lastRefreshAt = 0;
   /** Called inside the writing transaction whenever a learner's stored row changes (the GET cache drops it). */
@@ -138,8 +181,35 @@ export class Engine {
 
   course(id: number): Course {
     let c = this.courses.get(id);
-    if (!c) this.courses.set(id, (c = loadCourse(this.db, id)));
+    if (!c) this.courses.set(id, (c = this.loadCourseModel(id)));
     return c;
+  }
+
+  // What the pipeline reads and writes while it walks a batch's events (PgEngine, engine-pg.ts,
+  // serves them from memory and collects the writes for its PostgreSQL transaction).
+  protected loadCourseModel(id: number): Course {
+    return loadCourse(this.db, id);
+  }
+
+  protected learnerData(u: number, courseId: number): string | undefined {
+    return prepared<[number, number], { data: string }>(this.db, "SELECT data FROM learners WHERE user_id = ? AND course_id = ?").get(u, courseId)?.data;
+  }
+
+  /** Whether a structure was posted for the course (activities learned from events are then outside it). */
+  protected structurePosted(courseId: number): boolean {
+    return !!prepared<[number], number>(this.db, "SELECT count(*) FROM course_structures WHERE course_id = ?").pluck().get(courseId);
+  }
+
+  protected saveEventSection(courseId: number, sectionId: number, position: number): void {
+    prepared(this.db, "INSERT OR IGNORE INTO course_sections (course_id, section_id, position, name) VALUES (?, ?, ?, NULL)").run(courseId, sectionId, position);
+  }
+
+  protected saveReEnrolled(courseId: number, userId: number): void {
+    prepared(this.db, "DELETE FROM course_unenrolled WHERE course_id = ? AND user_id = ?").run(courseId, userId);
+  }
+
+  protected saveStaff(courseId: number, userId: number): void {
+    prepared(this.db, "INSERT OR IGNORE INTO course_staff (course_id, user_id) VALUES (?, ?)").run(courseId, userId);
   }
 
   hasStructure(c: Course): boolean {
@@ -167,8 +237,8 @@ export class Engine {
     const key = `${u}:${courseId}`;
     let l = this.learners.get(key);
     if (l) return l;
-    const row = prepared<[number, number], { data: string }>(this.db, "SELECT data FROM learners WHERE user_id = ? AND course_id = ?").get(u, courseId);
-    l = row ? learnerFromJson(u, courseId, row.data) : newLearner(u, courseId);
+    const data = this.learnerData(u, courseId);
+    l = data !== undefined ? learnerFromJson(u, courseId, data) : newLearner(u, courseId);
     this.learners.set(key, l);
     return l;
   }
@@ -177,8 +247,8 @@ export class Engine {
   knownLearner(u: number, courseId: number): Learner | null {
     const l = this.learners.get(`${u}:${courseId}`);
     if (l) return l;
-    const row = prepared<[number, number], { data: string }>(this.db, "SELECT data FROM learners WHERE user_id = ? AND course_id = ?").get(u, courseId);
-    return row ? learnerFromJson(u, courseId, row.data) : null;
+    const data = this.learnerData(u, courseId);
+    return data !== undefined ? learnerFromJson(u, courseId, data) : null;
   }
 
   /** Drops a learner from memory (erasure). */
@@ -216,18 +286,29 @@ export class Engine {
   processEvents(db: Db, rows: EventRow[], opts: { refresh?: boolean; now?: number } = {}): ProcessResult {
     if (!this.loaded) this.load();
     const now = opts.now ?? Date.now();
+    const batch = this.collect(rows);
+    const applied = persistBatch(db, batch, (l, m) => this.stateOf(l, this.course(l.courseId), m), (l, m) => activitiesIn(this.course(l.courseId), m).length, now);
+    return this.finish(sqliteSink(db), batch, applied, rows.length, opts, now);
+  }
+
+  /** Walks the events (classification, learner state, moves, transitions) in memory. */
+  protected collect(rows: EventRow[]): Batch {
     const batch = new Batch();
     for (const row of rows) {
       if (batch.erased.size && (batch.erased.has(row.userid) || (row.relateduserid !== null && batch.erased.has(row.relateduserid)))) continue;
       this.processOne(row, batch);
     }
-    const applied = persistBatch(db, batch, (l, m) => this.stateOf(l, this.course(l.courseId), m), (l, m) => activitiesIn(this.course(l.courseId), m).length, now);
+    return batch;
+  }
+
+  /** After the batch is persisted: the Q updates, erasure, staff and unenrolment, stored answers. */
+  protected finish(sink: RecSink, batch: Batch, applied: Persisted, processed: number, opts: { refresh?: boolean }, now: number): ProcessResult {
     // Q updates after everything above (which can throw and roll back); this cannot.
     for (const [tr, seq, k, k2] of applied.transitions) this.q.apply(tr, seq, k, k2);
     if (applied.lastSeq > this.q.lastSeq) this.q.lastSeq = applied.lastSeq;
     // Erasure last: it removes what this batch stored of those learners too.
     for (const u of batch.erased) {
-      eraseLearner(db, u);
+      sink.erase(u);
       this.forget(u, null);
       this.onErased?.(u, null);
     }
@@ -240,34 +321,38 @@ export class Engine {
           for (const [to, n] of m) {
             const st = moveStat(c, from, to);
             st.n = Math.max(0, st.n - n);
-            prepared(db, "UPDATE activity_moves SET n = ? WHERE course_id = ? AND from_cmid = ? AND to_cmid = ?").run(st.n, courseId, from, to);
+            sink.moveCount(courseId, from, to, st.n);
           }
         }
       }
-      dropLearner(db, u, courseId);
+      sink.dropLearner(u, courseId);
       this.forget(u, courseId);
       this.onErased?.(u, courseId);
     }
     for (const [u, courseId] of batch.unenrolled) {
-      endEnrolment(db, u, courseId);
+      sink.endEnrolment(u, courseId);
       this.onErased?.(u, courseId);
     }
     // Other learners' stored answers in these courses may now rank differently: reads check this.
     for (const c of batch.courses) c.version++;
     const touched = new Map<Learner, Set<number>>();
     for (const [l, mods] of batch.states) if (!batch.erased.has(l.userId) && this.isLearner(this.course(l.courseId), l.userId)) touched.set(l, mods);
-    const refreshed = opts.refresh === false ? 0 : this.refresh(db, touched, now);
-    return { processed: rows.length, transitions: batch.history.length, refreshed, touched };
+    const refreshed = opts.refresh === false ? 0 : this.refreshInto(sink, touched, now);
+    return { processed, transitions: batch.history.length, refreshed, touched };
   }
 
   /** Stores fresh recommendations for each learner's touched modules and current module. */
   refresh(db: Db, touched: Map<Learner, Set<number>>, now: number): number {
+    return this.refreshInto(sqliteSink(db), touched, now);
+  }
+
+  protected refreshInto(sink: RecSink, touched: Map<Learner, Set<number>>, now: number): number {
     let n = 0;
     for (const [l, mods] of touched) {
       const targets = new Set(mods);
       if (l.cur !== null) targets.add(l.cur);
       for (const m of targets) {
-        this.storeRecommendation(db, l, m, now);
+        this.storeInto(sink, l, m, now);
         n++;
       }
     }
@@ -298,16 +383,16 @@ export class Engine {
       if (!c.sectionNames.has(sectionid)) {
         c.sections.push(sectionid);
         c.sectionNames.set(sectionid, null);
-        prepared(this.db, "INSERT OR IGNORE INTO course_sections (course_id, section_id, position, name) VALUES (?, ?, ?, NULL)").run(c.id, sectionid, 1000 + c.sections.length);
+        this.saveEventSection(c.id, sectionid, 1000 + c.sections.length);
       }
-      a.inStructure = !prepared<[number], number>(this.db, "SELECT count(*) FROM course_structures WHERE course_id = ?").pluck().get(c.id);
+      a.inStructure = !this.structurePosted(c.id);
       activitiesChanged(c);
       batch.activities.add(a);
     }
     return a;
   }
 
-  private processOne(row: EventRow, batch: Batch): void {
+  protected processOne(row: EventRow, batch: Batch): void {
     const cls = classify(row.eventname);
     if (cls === "user_deleted") {
       // The deleted user: relateduserid, else the event's object (the user record).
@@ -399,7 +484,7 @@ export class Engine {
       c.unenrolled.add(u);
       batch.unenrolled.push([u, c.id]);
     } else if (c.unenrolled.delete(u)) {
-      prepared(this.db, "DELETE FROM course_unenrolled WHERE course_id = ? AND user_id = ?").run(c.id, u);
+      this.saveReEnrolled(c.id, u);
     }
   }
 
@@ -414,7 +499,7 @@ export class Engine {
   private staffEvent(c: Course, row: EventRow, batch: Batch): void {
     const u = row.userid;
     c.staff.add(u);
-    prepared(this.db, "INSERT OR IGNORE INTO course_staff (course_id, user_id) VALUES (?, ?)").run(c.id, u);
+    this.saveStaff(c.id, u);
     // Staff are never learners: what was kept of them as one in this course goes.
     batch.becameStaff.push([u, c.id]);
   }
@@ -574,13 +659,14 @@ export class Engine {
   }
 
   storeRecommendation(db: Db, l: Learner, m: number, now: number): void {
+    this.storeInto(sqliteSink(db), l, m, now);
+  }
+
+  protected storeInto(sink: RecSink, l: Learner, m: number, now: number): void {
     const full = this.recommend(l, m, STORED_RECS, now);
     const k = this.config().recommender.top_k;
     const json = bodyJson(full, k);
-    prepared(
-      db,
-      "INSERT INTO recommendations (user_id, course_id, module_id, body, full, k, generated_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (user_id, module_id, course_id) DO UPDATE SET body = excluded.body, full = excluded.full, k = excluded.k, generated_at = excluded.generated_at",
-    ).run(l.userId, l.courseId, m, json.body, json.full, k, now);
+    sink.recommendation(l.userId, l.courseId, m, json.body, json.full, k, now);
     this.lastRefreshAt = now;
     this.onStored?.(l.userId, l.courseId, m);
   }

@@ -2,7 +2,14 @@ import type { AppContext } from "../../context";
 import { doc } from "../../http/openapi";
 import { controller } from "../../http/plugin";
 import { oneParams, qtableAnswer, qtableQuery, recommendationAnswer, recQuery, userParams, userRecommendationsAnswer } from "./model";
-import type { RecommenderService } from "./service";
+/** The reads the routes serve: RecommenderService (SQLite, synchronous) or PgRecommenderService (PostgreSQL). */
+export interface RecommenderReads {
+  getOne(userId: number, moduleId: number, courseId: number | null, k: number | null): string | Uint8Array | Promise<string | Uint8Array>;
+  getForUser(userId: number, courseId: number | null): Record<string, unknown> | Promise<Record<string, unknown>>;
+  qtable(courseId: number | null): Record<string, unknown> | Promise<Record<string, unknown>>;
+}
+
+const answer = (body: string | Uint8Array) => new Response(body, { headers: JSON_HEADERS });
 
 const JSON_HEADERS = { "content-type": "application/json" };
 const tags = ["recommendations"];
@@ -11,11 +18,14 @@ const tags = ["recommendations"];
  * Recommendation reads accept an API token or a Moodle token (Moodle pages call them, as with
  * the original service, but never without credentials). The Q-table view is an admin route.
  */
-export function recommenderRoutes(ctx: AppContext, service: RecommenderService) {
+export function recommenderRoutes(ctx: AppContext, service: RecommenderReads) {
   return controller("recommender", ctx.config)
     .get(
       "/api/recommendations/:userId/:moduleId",
-      ({ params, query }) => new Response(service.getOne(params.userId, params.moduleId, query.course_id ?? null, query.k ?? null), { headers: JSON_HEADERS }),
+      ({ params, query }) => {
+        const body = service.getOne(params.userId, params.moduleId, query.course_id ?? null, query.k ?? null);
+        return body instanceof Promise ? body.then(answer) : answer(body);
+      },
       {
         auth: "api-or-moodle",
         params: oneParams,

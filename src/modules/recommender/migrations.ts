@@ -1,6 +1,7 @@
 import type { Migration } from "../../store/migrations";
 import rec011 from "./migrations/011_recommender.sql" with { type: "text" };
 import rec018 from "./migrations/018_recommender_moves.sql" with { type: "text" };
+import recPg018 from "./migrations/pg/018_recommender.sql" with { type: "text" };
 
 // Collected with every feature's in src/modules/index.ts (numbers in the moodle range, 10-19).
 // 018, not 012: the moodle feature's own next migrations take the numbers after 010.
@@ -10,4 +11,4 @@ export const recommenderMigrations: Migration[] = [
 ];
 
 /** The same tables on PostgreSQL (migrations/pg/), numbered like the SQLite migration whose schema each matches. */
-export const recommenderPgMigrations: Migration[] = [];
+export const recommenderPgMigrations: Migration[] = [{ version: 18, name: "018_recommender", sql: recPg018 }];

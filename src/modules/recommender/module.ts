@@ -7,6 +7,7 @@ import { recommenderRoutes } from "./index";
 import { PIPELINE_JOB } from "../moodle/service";
 import { RecommenderService, snapshotPattern } from "./service";
 import { applyStructure, readStructure } from "./structure";
+import { createRecommenderPgModule } from "./module-pg";
 
 /** Wires the recommender: the pipeline job, Q-table snapshots (croner + shutdown), routes, health. */
 /** Until the recommender's PostgreSQL SQL exists (issue 12). */
@@ -16,6 +17,7 @@ function sqliteOnly(tx: WriteTx): Db {
 }
 
 export function createRecommenderModule(ctx: AppContext): FeatureModule {
+  if (ctx.storage.kind === "postgres") return createRecommenderPgModule(ctx, ctx.storage);
   const service = new RecommenderService(ctx);
   ctx.queue.register(PIPELINE_JOB, {
     // One at a time: events are processed per course in order, and learning must be deterministic.
