@@ -4,7 +4,7 @@
 // PostgreSQL is a throwaway local cluster (fsync and synchronous_commit on) on the same machine,
 // SQLite runs at durability full: every 2xx on either side is after a durable commit. On 2 cores
 // shared by ferry, the database server and the load generator, a second node shows the cost of
-// coordination, not scale.
+// coordination, not scale. The three targets run back to back per load, BENCH_ROUNDS times.
 import { join } from "node:path";
 import postgres from "postgres";
 import { rng } from "../../src/cli/evaluate";
@@ -163,73 +163,111 @@ async function deliveries(h: BenchHarness, t: Target): Promise<number> {
   }
 }
 
-const note = (r: LoadResult, extra = "") => [r.non2xx || r.errors ? `${r.non2xx} non-2xx, ${r.errors} errors` : "", extra].filter(Boolean).join("; ");
+interface Sample {
+  value: number;
+  p50?: number;
+  p99?: number;
+  /** non-2xx answers, errors, the pipeline's backlog */
+  note: string;
+}
+interface Metric {
+  target: string;
+  unit: string;
+}
+interface Kind {
+  name: string;
+  metrics: Metric[];
+  /** One run of the load on a target, reduced to one sample per metric. */
+  run(h: BenchHarness, t: Target): Promise<Sample[]>;
+}
 
+const problems = (r: LoadResult) => (r.non2xx || r.errors ? `${r.non2xx} non-2xx, ${r.errors} errors` : "");
+
+const KINDS: Kind[] = [
+  {
+    name: "ingest",
+    metrics: [
+      { target: "POST /webhook/moodle-events, 100 new logs per request", unit: "logs/s" },
+      { target: "ingest + recommender processing, end to end (load start → backlog processed)", unit: "logs/s" },
+    ],
+    async run(h, t) {
+      const r = await ingest(h, t);
+      return [
+        { value: r.rps * 100, p50: r.p50, p99: r.p99, note: [problems(r), `${Math.round(r.rps)} req/s`, r.backlog].filter(Boolean).join("; ") },
+        { value: r.endToEnd, note: "" },
+      ];
+    },
+  },
+  {
+    name: "publish",
+    metrics: [{ target: "POST /api/v1/events, a new id per request", unit: "req/s" }],
+    async run(h, t) {
+      const r = await publish(h, t);
+      return [{ value: r.rps, p50: r.p50, p99: r.p99, note: problems(r) }];
+    },
+  },
+  {
+    name: "deliveries",
+    metrics: [{ target: `${EVENTS} events × 4 subscribers (signed, attempts recorded)`, unit: "deliveries/s" }],
+    async run(h, t) {
+      return [{ value: await deliveries(h, t), note: "" }];
+    },
+  },
+];
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const ratios = (xs: number[], ys: number[]) => xs.map((x, i) => (x / ys[i]!).toFixed(2)).join(", ");
+
+/**
+ * Every load runs on SQLite, on one PostgreSQL node and on two, back to back, for BENCH_ROUNDS
+ * rounds (default 1); rows give the median and the per-round ratios (each against the same round's baseline).
+ */
 export async function run(h: BenchHarness): Promise<BenchRow[]> {
-  const rows: BenchRow[] = [];
-  const sqlite: Target = { name: "sqlite", storage: { driver: "sqlite", durability: "full" }, nodes: 1 };
-  const sIngest = await ingest(h, sqlite);
-  const sPublish = await publish(h, sqlite);
-  const sDeliver = await deliveries(h, sqlite);
-  rows.push(
-    { scenario: "sqlite (baseline of the pg rows)", target: "SQLite: POST /webhook/moodle-events, 100 new logs per request", rate: sIngest.rps * 100, unit: "logs/s", p50_ms: sIngest.p50, p99_ms: sIngest.p99, ratio: 1, note: note(sIngest, `${Math.round(sIngest.rps)} req/s; ${sIngest.backlog}`) },
-    { scenario: "sqlite (baseline of the pg rows)", target: "SQLite: ingest + recommender processing, end to end (load start → backlog processed)", rate: sIngest.endToEnd, unit: "logs/s", ratio: 1 },
-    { scenario: "sqlite (baseline of the pg rows)", target: "SQLite: POST /api/v1/events, a new id per request", rate: sPublish.rps, p50_ms: sPublish.p50, p99_ms: sPublish.p99, ratio: 1, note: note(sPublish) },
-    { scenario: "sqlite (baseline of the pg rows)", target: `SQLite: ${EVENTS} events × 4 subscribers (signed, attempts recorded)`, rate: sDeliver, unit: "deliveries/s", ratio: 1 },
-  );
+  const rounds = Number(process.env.BENCH_ROUNDS ?? 1);
   const why = pgUnavailable();
-  if (why) return [...rows, { scenario: "postgres", target: "skipped", rate: NaN, note: why }];
-  let cluster: PgCluster | null = null;
+  if (why) console.error(`postgres bench: PostgreSQL rows skipped: ${why}`);
+  let cluster: PgCluster | null = why ? null : await startPgCluster();
+  const rows: BenchRow[] = [];
   try {
-    cluster = await startPgCluster();
     // A fresh schema per measurement, so no run reads another's rows.
     let schemas = 0;
+    const sqlite: Target = { name: "sqlite", storage: { driver: "sqlite", durability: "full" }, nodes: 1 };
     const pg = (nodes: number): Target => ({ name: `postgres×${nodes}`, storage: { driver: "postgres", url: cluster!.url, schema: `bench_${++schemas}`, pool: 10 }, nodes });
-    const measure = async <T>(what: string, f: () => Promise<T>): Promise<T | Error> => {
-      try {
-        return await f();
-      } catch (err) {
-        console.error(`postgres bench: ${what} failed: ${(err as Error).message}`);
-        return err as Error;
+    for (const kind of KINDS) {
+      const got: Record<"s" | "p1" | "p2", Sample[][]> = { s: [], p1: [], p2: [] };
+      const failures: string[] = [];
+      for (let r = 0; r < rounds; r++) {
+        got.s.push(await kind.run(h, sqlite));
+        if (!cluster) continue;
+        for (const [key, nodes] of [["p1", 1], ["p2", 2]] as const) {
+          try {
+            got[key].push(await kind.run(h, pg(nodes)));
+          } catch (err) {
+            failures.push(`${kind.name} on ${nodes} PostgreSQL node(s): ${(err as Error).message.slice(0, 160)}`);
+            console.error(`postgres bench: ${failures.at(-1)}`);
+          }
+        }
       }
-    };
-    const pIngest = await measure("ingest", () => ingest(h, pg(1)));
-    const pPublish = await measure("publish", () => publish(h, pg(1)));
-    const pDeliver = await measure("deliveries", () => deliveries(h, pg(1)));
-    const p2Ingest = await measure("ingest on 2 nodes", () => ingest(h, pg(2)));
-    const p2Publish = await measure("publish on 2 nodes", () => publish(h, pg(2)));
-    const p2Deliver = await measure("deliveries on 2 nodes", () => deliveries(h, pg(2)));
-    const failed = (scenario: string, target: string, e: Error): BenchRow => ({ scenario, target, rate: NaN, note: `failed: ${e.message.slice(0, 160)}` });
-    const vs1 = (two: number, one: number | Error) => (one instanceof Error ? "" : `${(two / one).toFixed(2)}× one PostgreSQL node`);
-    const one = (x: LoadResult | Error) => (x instanceof Error ? x : x.rps);
-    rows.push(
-      pIngest instanceof Error
-        ? failed("postgres", "ingest", pIngest)
-        : { scenario: "postgres", target: "POST /webhook/moodle-events, 100 new logs per request", rate: pIngest.rps * 100, unit: "logs/s", p50_ms: pIngest.p50, p99_ms: pIngest.p99, ratio: pIngest.rps / sIngest.rps, goal: "≥ 0.5× SQLite", note: note(pIngest, `${Math.round(pIngest.rps)} req/s; ${pIngest.backlog}`) },
-      pIngest instanceof Error
-        ? failed("postgres", "ingest end to end", pIngest)
-        : { scenario: "postgres", target: "ingest + recommender processing, end to end (load start → backlog processed)", rate: pIngest.endToEnd, unit: "logs/s", ratio: pIngest.endToEnd / sIngest.endToEnd, goal: "≥ 0.5× SQLite" },
-      pPublish instanceof Error
-        ? failed("postgres", "publish", pPublish)
-        : { scenario: "postgres", target: "POST /api/v1/events, a new id per request", rate: pPublish.rps, p50_ms: pPublish.p50, p99_ms: pPublish.p99, ratio: pPublish.rps / sPublish.rps, goal: "≥ 0.5× SQLite", note: note(pPublish) },
-      pDeliver instanceof Error
-        ? failed("postgres", "deliveries", pDeliver)
-        : { scenario: "postgres", target: `${EVENTS} events × 4 subscribers (signed, attempts recorded)`, rate: pDeliver, unit: "deliveries/s", ratio: pDeliver / sDeliver, goal: "≥ 0.5× SQLite" },
-      p2Ingest instanceof Error
-        ? failed("postgres ×2", "ingest", p2Ingest)
-        : { scenario: "postgres ×2", target: "ingest, 100 new logs per request, half the connections on each node", rate: p2Ingest.rps * 100, unit: "logs/s", p50_ms: p2Ingest.p50, p99_ms: p2Ingest.p99, ratio: p2Ingest.rps / sIngest.rps, note: [vs1(p2Ingest.rps, one(pIngest)), note(p2Ingest), p2Ingest.backlog].filter(Boolean).join("; ") },
-      p2Ingest instanceof Error
-        ? failed("postgres ×2", "ingest end to end", p2Ingest)
-        : { scenario: "postgres ×2", target: "ingest + recommender processing, end to end", rate: p2Ingest.endToEnd, unit: "logs/s", ratio: p2Ingest.endToEnd / sIngest.endToEnd, note: pIngest instanceof Error ? "" : `${(p2Ingest.endToEnd / pIngest.endToEnd).toFixed(2)}× one PostgreSQL node` },
-      p2Publish instanceof Error
-        ? failed("postgres ×2", "publish", p2Publish)
-        : { scenario: "postgres ×2", target: "publish, half the connections on each node", rate: p2Publish.rps, p50_ms: p2Publish.p50, p99_ms: p2Publish.p99, ratio: p2Publish.rps / sPublish.rps, note: [vs1(p2Publish.rps, one(pPublish)), note(p2Publish)].filter(Boolean).join("; ") },
-      p2Deliver instanceof Error
-        ? failed("postgres ×2", "deliveries", p2Deliver)
-        : { scenario: "postgres ×2", target: `${EVENTS} events × 4 subscribers, publishes spread over both nodes`, rate: p2Deliver, unit: "deliveries/s", ratio: p2Deliver / sDeliver, note: vs1(p2Deliver, pDeliver) },
-    );
+      kind.metrics.forEach((m, i) => {
+        const s = got.s.map((x) => x[i]!.value);
+        const p1 = got.p1.map((x) => x[i]!.value);
+        const p2 = got.p2.map((x) => x[i]!.value);
+        const pick = (samples: Sample[][], values: number[]) => samples.map((x) => x[i]!).find((x) => x.value === median(values))!;
+        const row = (scenario: string, samples: Sample[][], values: number[], ratio: number, note: string, goal?: string): BenchRow => {
+          const mid = pick(samples, values);
+          return { scenario, target: m.target, rate: median(values), unit: m.unit, p50_ms: mid.p50, p99_ms: mid.p99, ratio, goal, note: [note, mid.note].filter(Boolean).join("; ") };
+        };
+        rows.push(row("sqlite (baseline)", got.s, s, 1, rounds > 1 ? `rounds ${s.map((x) => Math.round(x).toLocaleString("en-US")).join(", ")}` : ""));
+        if (!cluster) return;
+        if (p1.length === rounds) rows.push(row("postgres", got.p1, p1, median(p1) / median(s), rounds > 1 ? `per round ${ratios(p1, s)}× SQLite` : "", "≥ 0.5× SQLite"));
+        if (p2.length === rounds && p1.length === rounds) rows.push(row("postgres ×2", got.p2, p2, median(p2) / median(s), `${(median(p2) / median(p1)).toFixed(2)}× one PostgreSQL node${rounds > 1 ? ` (per round ${ratios(p2, p1)})` : ""}`));
+      });
+      for (const f of failures) rows.push({ scenario: "postgres", target: kind.name, rate: NaN, note: `failed: ${f}` });
+    }
+    if (why) rows.push({ scenario: "postgres", target: "skipped", rate: NaN, note: why });
   } finally {
     await cluster?.stop();
+    cluster = null;
   }
   return rows;
 }
