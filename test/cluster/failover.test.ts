@@ -333,6 +333,7 @@ it("every acknowledged event is delivered at least once; a redelivery carries th
   // Deliveries the victim had in flight are sent again once their lease expires: wait for every
   // row to end delivered, then judge every request the subscriber got.
   await waitFor(async () => (await r.sql`SELECT count(*)::int AS n FROM ferry.webhook_deliveries WHERE status != 'delivered'`)[0]!.n === 0, 20_000, "every delivery row delivered");
+  const allDeliveredAfterMs = Date.now() - r.killedAt; // an upper bound: judged after the stream and the tests before
   const requests = [...rx!.requests];
   const byEvent = new Map<string, { webhookId: string; body: string }>();
   const eventOfWebhookId = new Map<string, string>();
@@ -351,7 +352,7 @@ it("every acknowledged event is delivered at least once; a redelivery carries th
     expect(eventOfWebhookId.get(webhookId) ?? eventId).toBe(eventId);
     eventOfWebhookId.set(webhookId, eventId);
   }
-  console.log(`failover deliveries: ${requests.length} requests for ${byEvent.size} events (${redeliveries} redeliveries)`);
+  console.log(`failover deliveries: ${requests.length} requests for ${byEvent.size} events (${redeliveries} redeliveries); every row delivered ≤ ${allDeliveredAfterMs} ms after the kill`);
 });
 
 it("the killed node's learners get fresh recommendations from both survivors within leader_ttl (+ a heartbeat to take the shard, and the processing)", () => {
