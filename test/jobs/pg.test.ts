@@ -48,7 +48,7 @@ async function twoNodes(subscribers: unknown[], jobs: Record<string, unknown> = 
     const f = await startFerry({
       auth: { api_tokens: [TOKEN] },
       storage: { driver: "postgres", url: cluster!.url, schema, pool: 4 },
-      cluster: { node_id: id },
+      cluster: { node_id: id, heartbeat: "200ms", leader_ttl: "1s", shards: 8 },
       webhooks: { allow_private_targets: true, subscribers },
       jobs: { secret: SECRET, ...jobs },
     });
@@ -181,5 +181,33 @@ describe("jobs API on PostgreSQL, two nodes", () => {
     expect((await json(submit(a, body))).job_id).toBe(later.job_id);
     expect((await sql`SELECT id FROM api_jobs`).length).toBe(2);
     expect([...(await sql`SELECT job_id FROM api_job_requests`)]).toEqual([{ job_id: later.job_id }]);
+  }, 60_000);
+
+  pgTest("moodle.import and recommendations.rebuild jobs run on PostgreSQL through the other features' pipelines", async () => {
+    const hook = await fake();
+    const { a, b, sql } = await twoNodes([]);
+    const row = {
+      id: 9001, eventname: "\\core\\event\\course_viewed", component: "core", action: "viewed", target: "course", objecttable: null, objectid: null,
+      crud: "r", edulevel: 2, contextid: 14, contextlevel: 50, contextinstanceid: 2, userid: 5, courseid: 2, relateduserid: null, anonymous: 0,
+      other: null, timecreated: 1761056831, origin: "web", ip: null, realuserid: null,
+    };
+    const imported = await json(submit(a, { type: "moodle.import", items: [row, { nonsense: true }], webhook_url: hook.url }));
+    const [req] = await hook.waitForRequests(1);
+    expect(JSON.parse(req!.body)).toMatchObject({ job_id: imported.job_id, status: "partially_completed", completed_lots: 1, failed_lots: 1 });
+    const res = await json(b.request("GET", `/api/v1/jobs/${imported.job_id}/results`, { token: TOKEN }));
+    expect(res.results.map((r: any) => r.status)).toEqual(["completed", "failed"]);
+    expect(res.results[1].error.length).toBeGreaterThan(5);
+    // The row went through the live pipeline into the shared tables.
+    expect((await sql`SELECT 1 FROM log_events WHERE userid = 5 AND courseid = 2 AND eventname = '\\core\\event\\course_viewed'`).length).toBe(1);
+
+    // A rebuild runs where the course's shard is owned (the recommender's rule on PostgreSQL; the
+    // jobs API cannot pick the node that claims its job): with b stopped, a owns every shard.
+    await b.stop();
+    await waitFor(async () => ((await json(a.request("GET", "/health"))).cluster.owned_shards.length === 8 ? true : null), 15_000, "node a owning every shard");
+    const rebuilt = await json(submit(a, { type: "recommendations.rebuild", items: [{ course_id: 2 }] }));
+    await waitFor(async () => (await status(a, rebuilt.job_id)).finished_at !== null, 15_000, "the rebuild job finished");
+    expect(await status(a, rebuilt.job_id)).toMatchObject({ type: "recommendations.rebuild", status: "completed", completed_lots: 1, failed_lots: 0 });
+    const r = await json(a.request("GET", `/api/v1/jobs/${rebuilt.job_id}/results`, { token: TOKEN }));
+    expect(r.results[0]).toMatchObject({ status: "completed", result: { refreshed: expect.any(Number) }, error: null });
   }, 60_000);
 });
