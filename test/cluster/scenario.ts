@@ -92,7 +92,7 @@ async function singleNodeReference() {
 
 type Reference = Awaited<ReturnType<typeof singleNodeReference>>;
 
-/** What the scenario saw; each test below judges one guarantee from it (and from the database). */
+/** What the scenario saw; each test of failover.test.ts judges one guarantee from it (and from the database). */
 export interface Run {
   ref: Reference;
   sql: ReturnType<typeof postgres>;
