@@ -12,6 +12,7 @@ import { ingestRows, loadStructureFile, refreshDeferred } from "../modules/recom
 import type { Learner } from "../modules/recommender/state";
 import { InputLineError } from "../modules/moodle/csv";
 import { DataError, UsageError } from "./common";
+import { importIntoPostgres } from "./import-pg";
 
 /** ferry import FILE [--course-structure FILE] [--course-id N] [--batch N]: history through the live pipeline. */
 export async function importCommand(configPath: string, args: string[]): Promise<void> {
@@ -31,6 +32,11 @@ export async function importCommand(configPath: string, args: string[]): Promise
   if (!file) throw new UsageError("import needs a FILE (logstore CSV export or JSONL of observer payloads)");
   if (!existsSync(file)) throw new UsageError(`no such file: ${file}`);
   const config = loadConfig(configPath);
+  const batch = values.batch ? Number(values.batch) : 100_000;
+  if (!Number.isInteger(batch) || batch < 1) throw new UsageError(`--batch: expected a positive integer, got "${values.batch}"`);
+  if (config.storage.driver === "postgres") {
+    return importIntoPostgres(config, file, { batch, progress: !values.quiet && process.stderr.isTTY, structure: Boolean(values["course-structure"]) });
+  }
   const store = openImportStore(config);
   const engine = new Engine(store, () => config, pino({ level: "silent" }));
   engine.load();
@@ -47,7 +53,7 @@ export async function importCommand(configPath: string, args: string[]): Promise
       const s = loadStructureFile(store, engine, values["course-structure"], values["course-id"] ? Number(values["course-id"]) : undefined);
       console.error(`ferry: course structure loaded: course ${s.course_id}, ${s.modules} modules`);
     }
-    const summary = importOrExplain(store, engine, file, { batch: values.batch ? Number(values.batch) : 100_000, progress: !values.quiet && process.stderr.isTTY });
+    const summary = importOrExplain(store, engine, file, { batch, progress: !values.quiet && process.stderr.isTTY });
     // A snapshot now, so the daemon's next start does not replay the whole history.
     store.writeNow((db) => engine.snapshot(db, Date.now()));
     // Durable before we report success: back to the configured level, then a full checkpoint

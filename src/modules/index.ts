@@ -3,7 +3,6 @@
 // the features (the daemon, the CLI commands) passes `allMigrations` from here.
 import type { AppContext, FeatureModule } from "../context";
 import { coreMigrations, type Migration } from "../store/migrations";
-import { NoPgImplementation } from "../store/storage";
 import { pgCoreMigrations } from "../store/postgres/migrations";
 import { createMoodleModule } from "./moodle/module";
 import { moodleMigrations, moodlePgMigrations } from "./moodle/migrations";
@@ -49,25 +48,11 @@ export const allPgMigrations: Migration[] = [...pgCoreMigrations, ...Object.valu
  * handed the services of the others it uses, so no feature looks another up.
  */
 export function createFeatures(ctx: AppContext): FeatureModule[] {
-  const unavailable: Array<{ feature: string; error: string }> = [];
-  // A feature without PostgreSQL SQL stops no other: it is left out, logged and named in /health.
-  const make = <T extends FeatureModule>(name: string, create: () => T): T | null => {
-    try {
-      return create();
-    } catch (err) {
-      if (!(err instanceof NoPgImplementation)) throw err;
-      unavailable.push({ feature: name, error: err.message });
-      ctx.log.error({ feature: name, err: err.message }, "feature not available on this storage driver");
-      return null;
-    }
-  };
-  const webhooks = make("webhooks", () => createWebhooksModule(ctx));
-  const recommender = make("recommender", () => createRecommenderModule(ctx));
-  const moodle = make("moodle", () => createMoodleModule(ctx));
-  const jobs = webhooks ? make("jobs", () => createJobsModule(ctx, { webhooks: webhooks.engine })) : null;
-  if (!webhooks) unavailable.push({ feature: "jobs", error: "needs the webhooks feature" });
-  const bridge = make("bridge", () => createBridgeModule(ctx));
-  const console = make("console", () => createConsoleModule(ctx));
-  if (unavailable.length) ctx.addHealth("features", () => ({ ok: false, unavailable }));
-  return [webhooks, recommender, moodle, jobs, bridge, console].filter((m): m is FeatureModule => m !== null);
+  const webhooks = createWebhooksModule(ctx);
+  const recommender = createRecommenderModule(ctx);
+  const moodle = createMoodleModule(ctx);
+  const jobs = createJobsModule(ctx, { webhooks: webhooks.engine });
+  const bridge = createBridgeModule(ctx);
+  const console = createConsoleModule(ctx);
+  return [webhooks, recommender, moodle, jobs, bridge, console];
 }

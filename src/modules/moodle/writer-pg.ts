@@ -32,35 +32,37 @@ export async function insertLogsPg(tx: PgTx, rows: LogRow[], batchId: string | n
   return got.map((g) => g.courseid);
 }
 
+/**
+ * Stores a batch; the shards of its new events are told (one NOTIFY for the whole group commit).
+ * Shared by the routes and `ferry import` on PostgreSQL; `shards` is cluster.shards.
+ */
+export async function storeBatchPg(tx: PgTx, w: PgWriteContext, rows: LogRow[], eventId: string | null, now: number, shards: number): Promise<{ accepted: number; duplicates: number }> {
+  if (eventId !== null) {
+    const fresh = await tx`INSERT INTO moodle_batches (event_id, received_at, logs) VALUES (${eventId}, ${now}, ${rows.length}) ON CONFLICT (event_id) DO NOTHING RETURNING event_id`;
+    if (!fresh.length) return { accepted: 0, duplicates: rows.length };
+  }
+  const courses = await insertLogsPg(tx, rows, eventId, now);
+  // Erasure (\core\event\user_deleted): this feature's records of the user go now; the
+  // pipeline removes their learner data and stored logs when it reaches the event.
+  for (const r of rows) {
+    const u = r.relateduserid ?? r.objectid;
+    if (r.eventname !== USER_DELETED || u === null || u <= 0) continue;
+    await tx`DELETE FROM moodle_users WHERE user_id = ${u}`;
+    await tx`DELETE FROM moodle_enrolments WHERE user_id = ${u}`;
+    await tx`DELETE FROM moodle_grades WHERE user_id = ${u}`;
+  }
+  for (const s of new Set(courses.map((c) => shardOfCourse(c, shards)))) w.notify(shardWorkKind(s));
+  return { accepted: courses.length, duplicates: rows.length - courses.length };
+}
+
 export class PgMoodleWriter implements MoodleWriter {
   constructor(
     private ctx: AppContext,
     private storage: PostgresStorage,
   ) {}
 
-  /** Stores a batch; the shards of its new events are told (one NOTIFY for the whole group commit). */
-  private async store(tx: PgTx, w: PgWriteContext, rows: LogRow[], eventId: string | null, now: number): Promise<{ accepted: number; duplicates: number }> {
-    if (eventId !== null) {
-      const fresh = await tx`INSERT INTO moodle_batches (event_id, received_at, logs) VALUES (${eventId}, ${now}, ${rows.length}) ON CONFLICT (event_id) DO NOTHING RETURNING event_id`;
-      if (!fresh.length) return { accepted: 0, duplicates: rows.length };
-    }
-    const courses = await insertLogsPg(tx, rows, eventId, now);
-    // Erasure (\core\event\user_deleted): this feature's records of the user go now; the
-    // pipeline removes their learner data and stored logs when it reaches the event.
-    for (const r of rows) {
-      const u = r.relateduserid ?? r.objectid;
-      if (r.eventname !== USER_DELETED || u === null || u <= 0) continue;
-      await tx`DELETE FROM moodle_users WHERE user_id = ${u}`;
-      await tx`DELETE FROM moodle_enrolments WHERE user_id = ${u}`;
-      await tx`DELETE FROM moodle_grades WHERE user_id = ${u}`;
-    }
-    const n = this.ctx.cluster.shards.count;
-    for (const s of new Set(courses.map((c) => shardOfCourse(c, n)))) w.notify(shardWorkKind(s));
-    return { accepted: courses.length, duplicates: rows.length - courses.length };
-  }
-
   batch(rows: LogRow[], eventId: string | null, now: number) {
-    return this.storage.driver.write((tx, w) => this.store(tx, w, rows, eventId, now));
+    return this.storage.driver.write((tx, w) => storeBatchPg(tx, w, rows, eventId, now, this.ctx.cluster.shards.count));
   }
 
   async user(t: EventType, e: Parameters<MoodleWriter["user"]>[1], now: number) {
@@ -93,7 +95,7 @@ export class PgMoodleWriter implements MoodleWriter {
           feedback = excluded.feedback, grader = excluded.grader, timecreated = excluded.timecreated, timemodified = excluded.timemodified, updated_at = excluded.updated_at`;
       const courseId = e.courseid ?? (await tx<{ course_id: number | null }[]>`SELECT course_id FROM grade_items WHERE item_id = ${e.itemid}`)[0]?.course_id ?? null;
       const row = courseId === null ? null : gradeRow(courseId);
-      if (row) await this.store(tx, w, [row], null, now);
+      if (row) await storeBatchPg(tx, w, [row], null, now, this.ctx.cluster.shards.count);
       await this.ctx.bus.publishPg(tx, w, { name: `moodle.${t}`, context: { userId: String(e.userid) }, data: e });
     });
   }
