@@ -6,7 +6,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { Webhook } from "standardwebhooks";
 import { FakeSubscriber, type RecordedRequest } from "../fakes/subscriber";
-import { ensureBinary, freePort, startFerry, tempDir, waitFor, writeConfig, type TestFerry } from "../helpers/ferry";
+import { BUN, ensureBinary, freePort, ROOT, startFerry, tempDir, waitFor, writeConfig, type TestFerry } from "../helpers/ferry";
+import { join } from "node:path";
 import { pgUnavailable, startPgCluster, type PgCluster } from "../helpers/postgres";
 import type { PostgresDriver } from "../../src/store/driver/postgres";
 import type { WebhooksModule } from "../../src/modules/webhooks/module";
@@ -296,6 +297,44 @@ describe.skipIf(!!reason)("webhooks on PostgreSQL", () => {
     const d = await waitStatus(b, row!.id, "delivered");
     // The attempt cut short by the shutdown is not counted.
     expect(d.attempts.map((x: any) => [x.attempt, x.outcome])).toEqual([[1, "delivered"]]);
+  });
+
+  test("ferry move-to-postgres carries the webhook tables: a dead delivery from SQLite is replayed on PostgreSQL with its history", async () => {
+    const rx = await fake({ reply: { status: 500, body: "sqlite era" } });
+    const dir = tempDir();
+    const subs = [sub("s1", rx.url, { secret: WHSEC, retry: { max_attempts: 1, backoff: "exponential", base_ms: 100, max_ms: 100, jitter: 0 } })];
+    const lite = await startFerry({ auth: { api_tokens: [TOKEN] }, webhooks: { allow_private_targets: true, subscribers: subs } }, { dir });
+    await publish(lite, { id: "evt_moved", name: "attempt.submitted", data: { attemptId: "m" } });
+    const id = lite.daemon.store.db.prepare("SELECT id FROM webhook_deliveries WHERE event_id = 'evt_moved'").pluck().get() as string;
+    await waitFor(async () => (await delivery(lite, id)).status === "dead" || null, 10_000, "the SQLite delivery to die");
+    await lite.stop();
+
+    const schema = freshSchema();
+    const cfg = configWith(schema, "node-a", subs);
+    const configPath = writeConfig(dir, { ...cfg, storage: { ...(cfg.storage as object), path: join(dir, "ferry.db") } });
+    const move = Bun.spawnSync([BUN, join(ROOT, "src/main.ts"), "move-to-postgres", "--config", configPath], { stdout: "pipe", stderr: "pipe" });
+    expect({ code: move.exitCode, stderr: move.stderr.toString() }).toMatchObject({ code: 0, stderr: expect.stringContaining("webhook_deliveries: 1/1 rows") });
+    for (const t of ["events", "webhook_deliveries", "webhook_attempts"]) expect(move.stdout.toString()).toMatch(new RegExp(`moved ${t}: \\d+ rows read, \\d+ new`));
+
+    rx.setDefault({ status: 200, body: "pg era" });
+    const a = await node(cfg);
+    const before = await delivery(a, id);
+    expect(before).toMatchObject({ status: "dead", event_id: "evt_moved", payload: { id: "evt_moved" } });
+    expect(before.attempts.map((x: any) => x.response)).toEqual(["sqlite era"]);
+    expect((await a.request("POST", `/api/v1/deliveries/${id}/retry`, { token: TOKEN })).status).toBe(202);
+    const d = await waitStatus(a, id, "delivered");
+    expect(d.attempts.map((x: any) => [x.outcome, x.response])).toEqual([
+      ["dead", "sqlite era"],
+      ["delivered", "pg era"],
+    ]);
+    // Same id, same body bytes (the event's envelope, stored once), same signature scheme.
+    const [old, now] = [rx.requests[0]!, rx.requests.at(-1)!];
+    expect(now.headers["webhook-id"]).toBe(old.headers["webhook-id"]);
+    expect(now.body).toBe(old.body);
+    expect(new Webhook(WHSEC).verify(now.body, now.headers)).toMatchObject({ id: "evt_moved" });
+    // The moved event id still deduplicates.
+    await publish(a, { id: "evt_moved", name: "attempt.submitted", data: { attemptId: "m" } });
+    expect(await deliveryIds(a, "evt_moved")).toEqual([id]);
   });
 
   test("a delivery leased by a node that is killed mid-attempt is sent by the other node once the lease lapses", async () => {

@@ -36,7 +36,7 @@ export class PgWebhookEngine extends WebhookEngine {
   private loaded: Promise<void> | null = null;
   private stopped = false;
   private refreshTimer: ReturnType<typeof setInterval> | null = null;
-  private refreshing = false;
+  private refreshing: Promise<void> | null = null;
   /** Lease token of each delivery being attempted (released by id + token at shutdown). */
   private tokens = new Map<string, string>();
   /** Open and problem deliveries per subscriber and status, as last read (the synchronous views). */
@@ -102,16 +102,27 @@ export class PgWebhookEngine extends WebhookEngine {
       if (this.stopped) return;
       await this.refresh();
       this.running = true;
-      this.refreshTimer = setInterval(() => void this.refresh(), REFRESH_MS);
+      // A tick while a read still runs (a slow database) is skipped, not queued.
+      this.refreshTimer = setInterval(() => void (this.refreshing ?? this.refresh()), REFRESH_MS);
       this.refreshTimer.unref?.();
       this.wakeAll();
     });
   }
 
-  /** Reads the counts behind backlog(), /health and /metrics, and 410s recorded by other nodes. */
-  async refresh(): Promise<void> {
-    if (this.refreshing) return;
-    this.refreshing = true;
+  /**
+   * Reads the counts behind backlog(), /health and /metrics, and 410s recorded by other nodes.
+   * A call while a read runs waits for it and reads again (so it sees what committed before the call).
+   */
+  refresh(): Promise<void> {
+    const run = (this.refreshing ?? Promise.resolve()).then(() => this.readState());
+    this.refreshing = run;
+    void run.finally(() => {
+      if (this.refreshing === run) this.refreshing = null;
+    });
+    return run;
+  }
+
+  private async readState(): Promise<void> {
     const startedAt = this.ctx.clock.now();
     try {
       const [counts, disabled, claimable] = await Promise.all([
@@ -144,8 +155,6 @@ export class PgWebhookEngine extends WebhookEngine {
       if (changed) this.matchCache.clear();
     } catch (err) {
       this.ctx.log.warn({ err }, "reading webhook delivery counts failed");
-    } finally {
-      this.refreshing = false;
     }
   }
 

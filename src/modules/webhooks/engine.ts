@@ -12,7 +12,7 @@ import { guardFor, JOBS_TARGET, jobsTarget, secretsOf, subscriberTarget, type Ta
 import * as sql from "./sql";
 
 export { JOBS_TARGET, JOB_WEBHOOK_SCHEDULE_MS } from "./targets";
-export { LEASE_MARGIN_MS, HANDOFF_CAP, HANDOFF_BYTES };
+export { HANDOFF_CAP, HANDOFF_BYTES };
 export type { TargetState } from "./lane";
 /** Queue kinds webhook deliveries had before the deliveries table became their queue (ops still points such requests to the delivery routes). */
 export const KIND_PREFIX = "webhook:";
@@ -63,7 +63,8 @@ export interface ReplayResult {
  * due rows of every target with free slots (one UPDATE … RETURNING per target, all targets in one
  * transaction), attempts run concurrently, and their outcomes are written set-based in one write
  * of the group commit. Each target has its own concurrency cap, circuit breaker and token bucket,
- * so a dead endpoint only ties up its own slots.
+ * so a dead endpoint only ties up its own slots. This class is the SQLite implementation (one
+ * process per database); engine-pg.ts overrides the units of work that touch storage for PostgreSQL.
  */
 export class WebhookEngine {
   targets = new Map<string, Target>();

@@ -48,8 +48,10 @@ export class PgWebhooksService extends WebhooksServiceBase {
   }
 
   async delivery(id: string) {
-    const [r, attempts] = await Promise.all([pg.getDelivery(this.sql, id), pg.attemptsOf(this.sql, id)]);
-    return this.deliveryFrom(id, r, attempts);
+    // The row first, then its attempts: each read sees every commit before it, so the attempts are
+    // never older than the status they explain (read concurrently, they could be).
+    const r = await pg.getDelivery(this.sql, id);
+    return this.deliveryFrom(id, r, r ? await pg.attemptsOf(this.sql, id) : []);
   }
 
   async retry(id: string) {

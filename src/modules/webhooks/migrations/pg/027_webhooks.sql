@@ -1,4 +1,4 @@
--- Outgoing webhooks on PostgreSQL: the tables SQLite migrations 020, 021, 026 and 027 leave, with
+-- Outgoing webhooks on PostgreSQL: the webhooks tables SQLite migrations 020, 026 and 027 leave, with
 -- the same names and columns (so `ferry move-to-postgres` copies them as they are). Times are unix ms.
 -- Every published event, kept for publish idempotency; its envelope is the body of its deliveries.
 CREATE TABLE events (
@@ -61,30 +61,5 @@ CREATE TABLE webhook_subscriber_state (
   disabled_url    text
 );
 
--- The jobs API's tables come from SQLite migration 021 (here for the same versions); IF NOT
--- EXISTS in case the jobs feature's own PostgreSQL migration (version 25) created them already.
-CREATE TABLE IF NOT EXISTS api_jobs (
-  id             text    PRIMARY KEY,
-  type           text    NOT NULL,
-  status         text    NOT NULL CHECK (status IN ('queued','running','completed','failed','partially_completed')),
-  total_lots     integer NOT NULL,
-  completed_lots integer NOT NULL DEFAULT 0,
-  failed_lots    integer NOT NULL DEFAULT 0,
-  webhook_url    text,
-  options        text,
-  delivery_id    text,
-  created_at     bigint  NOT NULL,
-  started_at     bigint,
-  finished_at    bigint
-);
-
-CREATE TABLE IF NOT EXISTS api_job_items (
-  job_id      text    NOT NULL,
-  idx         integer NOT NULL,
-  item        text    NOT NULL,
-  status      text    NOT NULL DEFAULT 'pending' CHECK (status IN ('pending','completed','failed')),
-  result      text,
-  error       text,
-  finished_at bigint,
-  PRIMARY KEY (job_id, idx)
-);
+-- The jobs API's tables of SQLite migration 021 (api_jobs, api_job_items) belong to the jobs
+-- feature: its PostgreSQL migration (version 25) creates them.
