@@ -33,8 +33,8 @@ const CONFIG = { ...BASE_CONFIG, recommender: { batch_size: 20000 } };
 const clusterConfig = (nodeId: string) => ({ node_id: nodeId, shards: SHARDS, heartbeat: "250ms", leader_ttl: "1500ms" });
 const storageOf = (url: string) => ({ driver: "postgres", url, schema: "ferry" });
 
-async function node(url: string, nodeId: string): Promise<TestFerry> {
-  const f = await startFerry({ ...CONFIG, storage: storageOf(url), cluster: clusterConfig(nodeId) });
+async function node(url: string, nodeId: string, recommender: Record<string, unknown> = {}): Promise<TestFerry> {
+  const f = await startFerry({ ...CONFIG, recommender: { ...CONFIG.recommender, ...recommender }, storage: storageOf(url), cluster: clusterConfig(nodeId) });
   cleanup.push(() => f.stop());
   return f;
 }
@@ -203,5 +203,38 @@ describe("recommendations.rebuild on PostgreSQL: done by each course's shard own
     expect(a.daemon.ctx.cluster.shards.ownedShards()).toContain(shardOfCourse(cb, SHARDS));
     expect(Number((await sql`SELECT count(*) AS n FROM recommendations WHERE course_id = ${cb}`)[0]!.n)).toBe(expected);
     expect((await sql`SELECT refreshed FROM recommender_rebuilds WHERE course_id = ${cb}`).map((r) => r.refreshed)).toEqual([expected]);
+  }, 120_000);
+
+  it("past recommender.rebuild_wait the item is accepted with its stored request, which the shard's next owner does", async () => {
+    const url = await freshDb();
+    const a = await node(url, "node-a", { rebuild_wait: "1s" });
+    const b = await childNode(url, "node-b");
+    const ownedByB = await until("node-b holding shards", async () => {
+      const mine = a.daemon.ctx.cluster.shards.ownedShards();
+      return mine.length > 0 && mine.length < SHARDS ? Array.from({ length: SHARDS }, (_, s) => s).filter((s) => !mine.includes(s)) : null;
+    });
+    const cb = courseIn(ownedByB, 100);
+    await teach(a.url, cb);
+    const sql = postgres(url, { max: 1, onnotice: () => {}, connection: { search_path: "ferry" } });
+    cleanup.push(() => sql.end());
+    await until("node-b learned its course", async () => Number((await sql`SELECT count(*) AS n FROM log_events WHERE processed = 0`)[0]!.n) === 0);
+    const expected = Number((await sql`SELECT count(*) AS n FROM user_states WHERE course_id = ${cb}`)[0]!.n);
+    await sql`DELETE FROM recommendations WHERE course_id = ${cb}`;
+
+    b.proc.kill("SIGSTOP");
+    const t0 = performance.now();
+    const out = (await a.daemon.ctx.capabilities.recommendationsRebuild!({ course_id: cb })) as any;
+    const waited = performance.now() - t0;
+    expect(waited).toBeGreaterThanOrEqual(900);
+    expect(waited).toBeLessThan(10_000);
+    const [row] = await sql`SELECT id, done_at FROM recommender_rebuilds WHERE course_id = ${cb}`;
+    expect(row!.done_at).toBeNull();
+    expect(out).toMatchObject({ refreshed: 0, status: "accepted", pending: [{ rebuild_id: Number(row!.id), course_id: cb, shard: shardOfCourse(cb, SHARDS) }] });
+    expect(out.message).toContain("rebuild_wait");
+
+    await b.kill("SIGKILL");
+    const done = await until("the request done by the next owner", async () => (await sql`SELECT refreshed FROM recommender_rebuilds WHERE id = ${row!.id} AND done_at IS NOT NULL`)[0]);
+    expect(done.refreshed).toBe(expected);
+    expect(Number((await sql`SELECT count(*) AS n FROM recommendations WHERE course_id = ${cb}`)[0]!.n)).toBe(expected);
   }, 120_000);
 });

@@ -7,7 +7,7 @@ import { RebuildWaiter, requestRebuilds, type RebuildItem } from "./rebuilds-pg"
  * The jobs API's recommendations.rebuild on PostgreSQL, on whichever node claimed the job: each
  * course is rebuilt by its shard's owner (only it holds the course's model). Courses this node
  * owns are done here; the others are stored as requests for their owners (rebuilds-pg.ts) and
- * awaited for up to queue.lease. An item without course_id covers every course where the user
+ * awaited for up to recommender.rebuild_wait. An item without course_id covers every course where the user
  * has that module's state, wherever their owners run. Past the bound the item still succeeds, as
  * accepted: its result names the requests still pending (their owners, or the shards' next
  * owners, do them), so a slow or failing-over owner is not reported as a failed rebuild.
@@ -29,7 +29,8 @@ export function rebuildOnOwners(ctx: AppContext, storage: PostgresStorage, pipel
     }
     if (!elsewhere.length) return { refreshed };
     const ids = await requestRebuilds(storage.driver, elsewhere.map((c) => ({ course: c, shard: pipeline.shardOf(c) })), item, ctx.clock.now());
-    const done = await waiter.wait([...ids.values()], ctx.config().queue.lease);
+    const wait = ctx.config().recommender.rebuild_wait;
+    const done = await waiter.wait([...ids.values()], wait);
     for (const n of done.values()) refreshed += n;
     const pending = [...ids].flatMap(([course, id]) => (done.has(id) ? [] : [{ rebuild_id: id, course_id: course, shard: pipeline.shardOf(course) }]));
     if (!pending.length) return { refreshed };
@@ -37,7 +38,7 @@ export function rebuildOnOwners(ctx: AppContext, storage: PostgresStorage, pipel
       refreshed,
       status: "accepted",
       pending,
-      message: `stored for the owners of their course shards, not done within ${ctx.config().queue.lease} ms; the owner (or the shard's next owner) does each; refreshed counts only the courses done so far`,
+      message: `stored for the owners of their course shards, not done within ${wait} ms (recommender.rebuild_wait); the owner (or the shard's next owner) does each; refreshed counts only the courses done so far`,
     };
   };
 }
