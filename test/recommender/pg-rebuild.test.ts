@@ -130,7 +130,9 @@ describe("recommendations.rebuild on PostgreSQL: done by each course's shard own
 
     // Node A owns ca, not cb: asked for cb it has node B do it, and answers with B's count.
     await sql`DELETE FROM recommendations WHERE course_id = ${cb}`;
+    const t0 = performance.now();
     const direct = await a.daemon.ctx.capabilities.recommendationsRebuild!({ course_id: cb });
+    console.log(`rebuild of course ${cb} (${before[cb]!.length} answers) asked of node-a, done by its owner node-b: ${Math.round(performance.now() - t0)} ms`);
     expect(direct).toEqual({ refreshed: before[cb]!.length });
     expect(comparable(await answers(cb))).toEqual(before[cb]!);
     const req = await sql`SELECT course_id, done_at, refreshed FROM recommender_rebuilds`;

@@ -1,4 +1,5 @@
 import type { AppContext, RebuildOutcome } from "../../context";
+import { FencedError } from "../../store/driver/types";
 import type { PostgresStorage } from "../../store/storage";
 import type { PgPipeline } from "./pipeline-pg";
 import { RebuildWaiter, requestRebuilds, type RebuildItem } from "./rebuilds-pg";
@@ -20,15 +21,23 @@ export function rebuildOnOwners(ctx: AppContext, storage: PostgresStorage, pipel
       item.course_id !== undefined
         ? [item.course_id]
         : (await sql<{ course_id: number }[]>`SELECT DISTINCT course_id FROM user_states WHERE user_id = ${item.user_id ?? 0} ${item.module_id !== undefined ? sql`AND module_id = ${item.module_id}` : sql``} ORDER BY course_id`).map((r) => r.course_id);
+    // The other owners' requests first, so they work while this node does its own courses.
+    const here = (c: number) => ctx.cluster.shards.epochOf(pipeline.shardOf(c)) !== null;
+    const request = (cs: number[]) => requestRebuilds(storage.driver, cs.map((c) => ({ course: c, shard: pipeline.shardOf(c) })), item, ctx.clock.now());
+    const others = courses.filter((c) => !here(c));
+    const ids = others.length ? await request(others) : new Map<number, number>();
     let refreshed = 0;
-    const elsewhere: number[] = [];
-    for (const c of courses) {
-      const n = await pipeline.rebuild(c, item);
-      if (n === null) elsewhere.push(c);
+    const lost: number[] = [];
+    for (const c of courses.filter(here)) {
+      const n = await pipeline.rebuild(c, item).catch((err) => {
+        if (err instanceof FencedError) return null;
+        throw err;
+      });
+      if (n === null) lost.push(c); // the shard moved away meanwhile (or its lease was taken): its new owner does it
       else refreshed += n;
     }
-    if (!elsewhere.length) return { refreshed };
-    const ids = await requestRebuilds(storage.driver, elsewhere.map((c) => ({ course: c, shard: pipeline.shardOf(c) })), item, ctx.clock.now());
+    if (lost.length) for (const [c, id] of await request(lost)) ids.set(c, id);
+    if (!ids.size) return { refreshed };
     const wait = ctx.config().recommender.rebuild_wait;
     const done = await waiter.wait([...ids.values()], wait);
     for (const n of done.values()) refreshed += n;

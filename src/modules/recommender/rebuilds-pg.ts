@@ -60,13 +60,17 @@ export async function finishRebuild(tx: PgTx, driver: PostgresDriver, id: number
  */
 export class RebuildWaiter {
   private wakers = new Set<() => void>();
+  /** Bumped by every REBUILT_KIND heard: one heard during a read is not slept through. */
+  private heard = 0;
 
   constructor(
     private driver: PostgresDriver,
     private pollMs = 500,
   ) {
     driver.onJobsAvailable((kinds) => {
-      if (kinds.includes(REBUILT_KIND) || kinds.includes("*")) for (const w of [...this.wakers]) w();
+      if (!kinds.includes(REBUILT_KIND) && !kinds.includes("*")) return;
+      this.heard++;
+      for (const w of [...this.wakers]) w();
     });
   }
 
@@ -74,11 +78,13 @@ export class RebuildWaiter {
     const done = new Map<number, number>();
     const end = Date.now() + boundMs;
     for (;;) {
+      const seen = this.heard;
       const rows = await this.driver.sql<{ id: number; refreshed: number }[]>`SELECT id, refreshed FROM recommender_rebuilds
         WHERE id = ANY(${this.driver.sql.array(ids.filter((i) => !done.has(i)), 20)}::bigint[]) AND done_at IS NOT NULL`;
       for (const r of rows) done.set(r.id, r.refreshed);
       const left = end - Date.now();
       if (done.size === ids.length || left <= 0) return done;
+      if (this.heard !== seen) continue;
       await new Promise<void>((resolve) => {
         const wake = () => {
           clearTimeout(timer);
