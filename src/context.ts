@@ -13,6 +13,9 @@ import type { ShardOwner } from "./cluster/shards";
 import type { Storage, WriteTx } from "./store/storage";
 import type { TxResult } from "./store/driver/types";
 
+/** A rebuild's result: answers refreshed; on PostgreSQL "accepted" with the requests their course owners have not done yet. */
+export type RebuildOutcome = { refreshed: number } | { refreshed: number; status: "accepted"; pending: Array<{ rebuild_id: number; course_id: number; shard: number }>; message: string };
+
 /** What a feature module may contribute to GET /health (a section under its name); on PostgreSQL its reads may make it a promise. */
 export type HealthSection = () => HealthSectionValue | Promise<HealthSectionValue>;
 export type HealthSectionValue = { ok?: boolean } & Record<string, unknown>;
@@ -25,7 +28,7 @@ export interface Capabilities {
   /** Ingests Moodle log rows through the live pipeline (same code as POST /webhook/moodle-events). */
   moodleIngest?: (logs: unknown[]) => Promise<{ accepted: number; duplicates: number }>;
   /** Recomputes stored recommendations for {user_id, module_id} or a whole {course_id}. */
-  recommendationsRebuild?: (item: { user_id?: number; module_id?: number; course_id?: number }) => Promise<{ refreshed: number }>;
+  recommendationsRebuild?: (item: { user_id?: number; module_id?: number; course_id?: number }) => Promise<RebuildOutcome>;
   /** The webhooks feature's read views for the console: deliveries of any status, and the backlog now. */
   webhooks?: {
     deliveriesInWindow(q: DeliveryListFilter): Promise<ReturnType<typeof deliveriesInWindow>>;

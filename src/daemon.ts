@@ -102,6 +102,13 @@ export class Daemon {
       log: log.child({ component: "cluster" }),
       info: () => ({ url: daemon.url, version: VERSION }),
     });
+    // Before anything acts under the node id (shards and the leader row are keyed by it).
+    try {
+      await membership.claimNodeId();
+    } catch (err) {
+      await closeStorage(storage);
+      throw err;
+    }
     const ctx: AppContext = {
       version: VERSION,
       startedAt: Date.now(),

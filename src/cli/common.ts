@@ -1,5 +1,6 @@
 import { ConfigError } from "../config/load";
 import { StartError } from "../daemon";
+import { NodeIdInUseError } from "../cluster/membership";
 import { StoreOpenError } from "../store/db";
 import { InstanceLockedError } from "../store/lock";
 import { EXIT } from "./exit-codes";
@@ -24,6 +25,10 @@ export function fail(err: unknown): never {
     process.exit(EXIT.dataError);
   }
   if (err instanceof InstanceLockedError) {
+    console.error(`ferry: ${err.message}`);
+    process.exit(EXIT.locked);
+  }
+  if (err instanceof NodeIdInUseError) {
     console.error(`ferry: ${err.message}`);
     process.exit(EXIT.locked);
   }

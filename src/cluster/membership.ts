@@ -1,3 +1,4 @@
+import { hostname } from "node:os";
 import type { Logger } from "pino";
 import type { Clock } from "../queue/types";
 import type { DriverName, StoreDriver } from "../store/driver/types";
@@ -31,6 +32,16 @@ export interface ClusterStatus {
   error?: string;
 }
 
+/** Another live process heartbeats under this node's id (two nodes configured with one cluster.node_id). */
+export class NodeIdInUseError extends Error {}
+
+/** What a node publishes in its row besides the caller's info: who it is, to tell two processes apart. */
+interface Identity {
+  instance?: string;
+  pid?: number;
+  host?: string;
+}
+
 /** The leader row every maintenance service of the cluster runs under (one at a time). */
 export const LEADER = "maintenance";
 
@@ -50,6 +61,11 @@ export class Membership {
   private lastBeat: number | null = null;
   private error: string | null = null;
   private beating: Promise<void> | null = null;
+  /** This process among all that ever used the node id (a restart is a new instance). */
+  private readonly instance = crypto.randomUUID();
+  private lastTouch = 0;
+  /** Set when another process took over this node id: this one leaves the cluster until restarted. */
+  private conflict: string | null = null;
 
   constructor(
     private driver: StoreDriver<unknown>,
@@ -58,6 +74,33 @@ export class Membership {
 
   get isLeader(): boolean {
     return this.leading;
+  }
+
+  /**
+   * Before serving: the node id must not be another live process's. A row still fresh from this
+   * node's previous run (a crash, a quick restart) is waited out, up to the TTL; a row that keeps
+   * being renewed by someone else is a second node with the same cluster.node_id: refused.
+   */
+  async claimNodeId(): Promise<void> {
+    if (this.driver.name === "sqlite") return;
+    const { nodeId, ttlMs, heartbeatMs, clock } = this.options;
+    // Wall time for the wait itself (a test clock may stand still).
+    const deadline = Date.now() + ttlMs + heartbeatMs;
+    let first: { instance?: string; seenAt: number } | null = null;
+    for (;;) {
+      const row = (await this.driver.nodesSeenSince(clock.now() - ttlMs)).find((n) => n.node_id === nodeId);
+      if (!row) return;
+      const other = identityOf(row.info);
+      const alive = first !== null && (other.instance !== first.instance || row.seen_at > first.seenAt);
+      if (alive || Date.now() >= deadline) {
+        throw new NodeIdInUseError(`cluster.node_id "${nodeId}" is in use by another running ferry (${describe(other)}, last heartbeat ${Math.max(0, Math.round((clock.now() - row.seen_at) / 1000))} s ago): give each node its own cluster.node_id`);
+      }
+      if (!first) {
+        first = { instance: other.instance, seenAt: row.seen_at };
+        this.options.log.warn({ node: nodeId, other: describe(other) }, `node ${nodeId} has a fresh heartbeat (a previous run?); waiting up to ${Math.round((deadline - Date.now()) / 1000)} s for it to expire`);
+      }
+      await new Promise((r) => setTimeout(r, Math.max(50, Math.min(heartbeatMs, deadline - Date.now()))));
+    }
   }
 
   /** The first heartbeat and election, then one per interval. */
@@ -82,15 +125,21 @@ export class Membership {
   }
 
   private async round(): Promise<void> {
+    if (this.conflict) return;
     const { nodeId, ttlMs, clock } = this.options;
     const now = clock.now();
     try {
-      await this.driver.touchNode(nodeId, this.startedAt, now, this.options.info?.() ?? {});
+      const seen = await this.driver.nodesSeenSince(now - ttlMs);
+      const own = seen.find((n) => n.node_id === nodeId);
+      const other = own && identityOf(own.info);
+      if (other && other.instance !== this.instance && own!.seen_at > this.lastTouch) return this.leaveOnConflict(other);
+      await this.driver.touchNode(nodeId, this.startedAt, now, { ...(this.options.info?.() as object | undefined), instance: this.instance, pid: process.pid, host: hostname() });
+      this.lastTouch = now;
       const won = await this.driver.electLeader(LEADER, nodeId, ttlMs, now);
       if (won !== this.leading) this.options.log.info({ node: nodeId }, won ? "this node is now the leader" : "this node is no longer the leader");
       this.leading = won;
       this.leaderId = won ? nodeId : ((await this.driver.leader(LEADER, now))?.node_id ?? null);
-      this.peers = (await this.driver.nodesSeenSince(now - ttlMs)).map((n) => n.node_id);
+      this.peers = [...new Set([...seen.map((n) => n.node_id), nodeId])].sort();
       await this.options.shards?.rebalance(this.peers);
       this.lastBeat = now;
       this.error = null;
@@ -101,6 +150,21 @@ export class Membership {
       this.options.shards?.dropAll();
       this.error = (err as Error).message;
     }
+  }
+
+  /**
+   * Another process heartbeats under our id: two nodes share one cluster.node_id. Shards and the
+   * leader row are keyed by it, so this process gives both up and stops heartbeating (the other
+   * keeps them); /health names the problem until an operator fixes the config and restarts.
+   */
+  private leaveOnConflict(other: Identity): void {
+    const { nodeId } = this.options;
+    this.conflict = `cluster.node_id "${nodeId}" is also used by another running ferry (${describe(other)}); this process left the cluster (no shards, not leader): give each node its own cluster.node_id and restart it`;
+    this.options.log.error({ node: nodeId, other: describe(other) }, this.conflict);
+    this.leading = false;
+    this.leaderId = null;
+    this.options.shards?.dropAll();
+    this.error = this.conflict;
   }
 
   status(): ClusterStatus {
@@ -122,12 +186,30 @@ export class Membership {
     this.timer = null;
     await this.beating;
     await this.options.shards?.stop();
+    // Leave the peer list now (heartbeat time 0), so the others rebalance and a restart under this
+    // id need not wait out the TTL. Not when another process holds the id: the row is its.
+    if (this.driver.name !== "sqlite" && !this.conflict && this.lastTouch) {
+      await this.driver.touchNode(this.options.nodeId, this.startedAt, 0, { instance: this.instance, pid: process.pid, host: hostname() }).catch(() => {});
+    }
     if (this.leading) {
       this.leading = false;
       if (this.driver.name === "sqlite") return;
       await this.driver.resignLeader(LEADER, this.options.nodeId).catch(() => {});
     }
   }
+}
+
+function identityOf(info: string): Identity {
+  try {
+    const o = JSON.parse(info) as Identity;
+    return o && typeof o === "object" ? o : {};
+  } catch {
+    return {};
+  }
+}
+
+function describe(o: Identity): string {
+  return `pid ${o.pid ?? "?"} on ${o.host ?? "?"}`;
 }
 
 /** /metrics: whether this node leads, and how many nodes it sees. */

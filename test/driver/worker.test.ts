@@ -62,6 +62,8 @@ describe.each(targets)("Queue on the $name driver", (target) => {
         : (await (driver as PostgresDriver).sql`SELECT what FROM effects`).map((r) => r.what as string);
     expect(stored.filter((w) => w.startsWith("done")).length).toBe(19);
     expect(stored.filter((w) => w.startsWith("failed"))).toEqual(["failed 7 true no 7"]);
+    // The counters move when each completion's promise settles, a turn after the commit that doneCount() sees.
+    await waitFor(async () => q.outcomes().work!.done + q.outcomes().work!.dead === 20, 5000, "outcomes counted");
     expect(q.outcomes().work).toEqual({ done: 19, retry: 0, dead: 1, lost: 0 });
   });
 

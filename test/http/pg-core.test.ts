@@ -149,4 +149,31 @@ describe("core services on PostgreSQL, two nodes", () => {
       cw.close();
     }
   }, 120_000);
+
+  pgTest("/health answers within seconds when PostgreSQL stops answering (not refusing: frozen)", async () => {
+    const f = await startFerry({ auth: { api_tokens: [TOKEN] }, storage: { driver: "postgres", url: cluster!.url, schema: "frozen" }, cluster: { node_id: "frozen" } });
+    // Every process of the throwaway server (the postmaster and its backends), found by parent pid.
+    const postmaster = Number((await Bun.file(join(cluster!.dir, "data", "postmaster.pid")).text()).split("\n")[0]);
+    const tree = (): number[] => {
+      const out = Bun.spawnSync(["ps", "-e", "-o", "pid=,ppid="]).stdout.toString().trim().split("\n").map((l) => l.trim().split(/\s+/).map(Number) as [number, number]);
+      return [postmaster, ...out.filter(([, ppid]) => ppid === postmaster).map(([pid]) => pid)];
+    };
+    const frozen = tree();
+    try {
+      for (const pid of frozen) process.kill(pid, "SIGSTOP");
+      const started = performance.now();
+      const res = await fetch(f.url + "/health", { signal: AbortSignal.timeout(20_000) });
+      const seconds = (performance.now() - started) / 1000;
+      expect(res.status).toBe(503);
+      const h = (await res.json()) as any;
+      expect(h.status).toBe("unavailable");
+      expect(h.database).toMatchObject({ ok: false, driver: "postgres", error: "the database did not answer within 3 s" });
+      expect(seconds).toBeLessThan(10);
+    } finally {
+      for (const pid of frozen) process.kill(pid, "SIGCONT");
+    }
+    // Back: healthy again.
+    await waitFor(async () => (await fetch(f.url + "/health")).status === 200, 15_000, "healthy after the server answers again");
+    await f.stop();
+  }, 60_000);
 });

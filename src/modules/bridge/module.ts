@@ -11,7 +11,7 @@ import { BridgeRuntime } from "./runtime";
 import { unsignedWarning } from "./signatures";
 import { SqliteBridgeState } from "./state";
 import { PgBridgeState } from "./state-pg";
-import { BridgeSync } from "./sync";
+import { BridgeSync, needsTurn } from "./sync";
 import { PgBridgeTurn } from "./turn-pg";
 
 /** Wires the bridge feature into the daemon: intake routes, the sync job kind, maintenance, health. */
@@ -36,6 +36,7 @@ export function createBridgeModule(ctx: AppContext): FeatureModule {
     s.queue.register(
       JOB_KIND,
       kind(async (job, jc) => {
+        if (!needsTurn(job.payload)) return sync.handle(job, jc);
         const release = await turn.take(job.id, jc.signal);
         try {
           return await sync.handle(job, jc);

@@ -6,7 +6,7 @@ import type { WriteTx } from "../../store/storage";
 import { chatwootToZendesk } from "./chatwoot-to-zendesk";
 import { ApiError } from "./clients";
 import { CW_TO_ZD, ZD_TO_CW } from "./markers";
-import type { SyncPayload } from "./model";
+import { parseChatwoot, parseZendesk, type SyncPayload } from "./model";
 import type { BridgeRuntime, Outcome } from "./runtime";
 import type * as sql from "./sql";
 import { zendeskToChatwoot } from "./zendesk-to-chatwoot";
@@ -22,6 +22,19 @@ function retryable(err: unknown): Error {
 }
 
 const directionOf = (p: SyncPayload): sql.Direction => (p.source === "zendesk" ? "zendesk_to_chatwoot" : "chatwoot_to_zendesk");
+
+/**
+ * False for a webhook dropped by its event type alone (a Chatwoot typing or status event, a
+ * Zendesk event that is no comment): it reads no state and calls no API, so on PostgreSQL it needs
+ * no cluster-wide turn (turn-pg.ts). A payload that no longer parses fails for good either way.
+ */
+export function needsTurn(p: SyncPayload): boolean {
+  try {
+    return p.source === "zendesk" ? !("skip" in parseZendesk(p.body)) : parseChatwoot(p.body).event === "message_created";
+  } catch {
+    return false;
+  }
+}
 
 /** The bridge.sync job: one stored webhook, synced in its direction; failures recorded for /health and the day file. */
 export class BridgeSync {

@@ -2,7 +2,7 @@ import type { AppContext, HealthSection, HealthSectionValue } from "../../contex
 import { scrubUrls, stripUserinfo } from "../../config/mask";
 import { family } from "../../http/metrics";
 import type { DriverName } from "../../store/driver/types";
-import { databaseProbe, type Probe } from "./probe";
+import { databaseProbe, type DatabaseSnapshot, type Probe } from "./probe";
 
 export interface HealthReport {
   status: "ok" | "degraded" | "unavailable";
@@ -48,6 +48,15 @@ export class HealthService {
     this.sections.set(name, section);
   }
 
+  /** The probe, bounded: a database that does not answer (a host gone silent) is reported unusable, not waited for. */
+  private async readProbe(): Promise<DatabaseSnapshot> {
+    try {
+      return await bounded(this.probe(), `the database did not answer within ${ANSWER_MS / 1000} s`);
+    } catch (err) {
+      return { ok: false, error: (err as Error).message, lastCommitAt: null, depth: {}, done: 0 };
+    }
+  }
+
   /**
    * 503 when the database cannot be used; "degraded" when any part has a problem: a feature section
    * with `ok: false` or a degraded/failing `status`, a failed maintenance service, or dead jobs.
@@ -55,7 +64,7 @@ export class HealthService {
   async report(): Promise<{ httpStatus: number; body: HealthReport }> {
     const { queue, scheduler } = this.ctx;
     // Sections are read concurrently (on PostgreSQL each may wait for the database).
-    const [db, ...values] = await Promise.all([this.probe(), ...[...this.sections.values()].map((section) => settle(section))]);
+    const [db, ...values] = await Promise.all([this.readProbe(), ...[...this.sections.values()].map((section) => settle(section))]);
     const { depth, done } = db;
     const jobs = scheduler.status();
     const problems: string[] = [];
@@ -105,7 +114,7 @@ export class HealthService {
     let done = 0;
     let up = 0;
     try {
-      const db = await this.probe();
+      const db = await this.readProbe();
       if (db.ok) ({ depth, done } = db);
       up = db.ok ? 1 : 0;
     } catch {
@@ -136,12 +145,23 @@ export class HealthService {
   }
 }
 
+// /health answers load balancers and `ferry status` (which waits 5 s): a read that hangs is reported, not waited for.
+const ANSWER_MS = 3_000;
+
+/** `value` itself when it is no promise (SQLite: nothing changes); else the promise, or `message` as an error after ANSWER_MS. */
+function bounded<T>(value: T | Promise<T>, message: string): T | Promise<T> {
+  if (!(value instanceof Promise)) return value;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(message)), ANSWER_MS)));
+  return Promise.race([value, late]).finally(() => clearTimeout(timer));
+}
+
 type Settled = { ok: true; value: HealthSectionValue } | { ok: false; error: unknown };
 
 /** A section's value, or what it threw (sync or async). */
 async function settle(section: HealthSection): Promise<Settled> {
   try {
-    return { ok: true, value: await section() };
+    return { ok: true, value: await bounded(section(), `no answer within ${ANSWER_MS / 1000} s`) };
   } catch (error) {
     return { ok: false, error };
   }

@@ -47,6 +47,12 @@ export const recommenderConfig = z
     min_course_transitions: z.number().int().min(0).default(200),
     /** Events the pipeline processes per transaction (bigger = faster catch-up, longer pauses for other writes). */
     batch_size: z.number().int().min(1).max(100_000).default(2000),
+    /**
+     * On PostgreSQL: how long a recommendations.rebuild job item waits for a course's shard owner
+     * on another node. Past it the item completes as "accepted" with the request still stored:
+     * the owner (or the shard's next owner) does it.
+     */
+    rebuild_wait: duration.prefault("30s"),
     /** Reward weights. */
     reward: weights,
   })

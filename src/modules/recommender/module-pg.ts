@@ -1,10 +1,10 @@
 import type { AppContext, FeatureModule } from "../../context";
 import { family } from "../../http/metrics";
-import { HttpError } from "../../http/errors";
 import { isPgTx, type PostgresStorage, type WriteTx } from "../../store/storage";
 import type { PgTx } from "../../store/postgres/client";
 import { recommenderRoutes } from "./index";
 import { PgPipeline } from "./pipeline-pg";
+import { rebuildOnOwners } from "./rebuild-owners-pg";
 import { snapshotPattern } from "./service";
 import { PgRecommenderService } from "./service-pg";
 import { applyStructurePg, bumpCourseVersion, readStructurePg } from "./structure-pg";
@@ -21,7 +21,7 @@ function pgOnly(tx: WriteTx): PgTx {
  */
 export function createRecommenderPgModule(ctx: AppContext, storage: PostgresStorage): FeatureModule {
   const pipeline = new PgPipeline({ driver: storage.driver, shards: ctx.cluster.shards, config: () => ctx.config(), clock: ctx.clock, log: ctx.log.child({ component: "recommender" }) });
-  const service = new PgRecommenderService(ctx, storage.driver.sql, pipeline);
+  const service = new PgRecommenderService(ctx, storage.driver.sql, pipeline, () => storage.driver.shardLeases());
   ctx.scheduler.add({ name: "recommender.snapshot", pattern: snapshotPattern(ctx.config().recommender.snapshot_every), run: () => pipeline.snapshot() });
   ctx.capabilities.courseModel = {
     applyStructure: (tx, courseId, contents, now) => applyStructurePg(pgOnly(tx), courseId, contents as never, now) as Promise<unknown> as Promise<Record<string, unknown>>,
@@ -32,23 +32,7 @@ export function createRecommenderPgModule(ctx: AppContext, storage: PostgresStor
       await bumpCourseVersion(t, courseId);
     },
   };
-  ctx.capabilities.recommendationsRebuild = async (item) => {
-    const courses =
-      item.course_id !== undefined
-        ? [item.course_id]
-        : (await storage.driver.sql<{ course_id: number }[]>`SELECT DISTINCT course_id FROM user_states ${item.user_id !== undefined ? storage.driver.sql`WHERE user_id = ${item.user_id}` : storage.driver.sql``}`).map((r) => r.course_id);
-    let refreshed = 0;
-    const elsewhere: number[] = [];
-    for (const c of courses) {
-      const n = await pipeline.rebuild(c, item);
-      if (n === null) elsewhere.push(c);
-      else refreshed += n;
-    }
-    if (elsewhere.length && item.course_id !== undefined) {
-      throw new HttpError(409, "not_owner", `course ${item.course_id} is in shard ${pipeline.shardOf(item.course_id)}, owned by another node; its owner rebuilds it`);
-    }
-    return { refreshed };
-  };
+  ctx.capabilities.recommendationsRebuild = rebuildOnOwners(ctx, storage, pipeline);
   ctx.addHealth("recommender", () => ({
     ok: true,
     owned_shards: ctx.cluster.shards.ownedShards().length,

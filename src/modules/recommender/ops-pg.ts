@@ -1,5 +1,5 @@
 import type { PgTx } from "../../store/postgres/client";
-import type { RecSink } from "./engine";
+import type { RecSink } from "./sink";
 import type { Batch, Persisted } from "./persist";
 import { stateKey, type StateTuple } from "./qtable";
 import { learnerToJson, type Learner } from "./state";

@@ -10,6 +10,7 @@ import type { PgTx } from "../../store/postgres/client";
 import type { EventRow } from "./engine";
 import { PgEngine } from "./engine-pg";
 import type { QSnapshotData } from "./qtable";
+import { claimRebuild, finishRebuild, pendingRebuilds, type RebuildRequest } from "./rebuilds-pg";
 
 // The recommender's pipeline on PostgreSQL, one engine per course shard this node owns
 // (src/cluster/shards.ts leases shards to live nodes). Only the owner processes a course's
@@ -212,7 +213,44 @@ export class PgPipeline {
       });
       if (!st) return;
       const n = await this.processBatch(st, size);
-      if (n < size) return;
+      if (n < size) break;
+    }
+    await this.doRebuilds(shard);
+  }
+
+  /**
+   * Rebuilds asked of this shard by any node (rebuilds-pg.ts), after the shard's pending events so
+   * the answers reflect them; each in its own fenced transaction that records the outcome. A
+   * request left by a dead owner is done here by its successor (a takeover drains the shard).
+   */
+  private async doRebuilds(shard: number): Promise<void> {
+    let todo: RebuildRequest[];
+    try {
+      todo = (await pendingRebuilds(this.sql)).filter((r) => this.shardOf(r.course_id) === shard);
+    } catch (err) {
+      this.o.log.warn({ err, shard }, "reading rebuild requests failed; retried at the next poll");
+      return;
+    }
+    for (const r of todo) {
+      if (this.stopped) return;
+      const st = await this.stateFor(shard).catch(() => null);
+      if (!st) return;
+      const { driver, shards, clock } = this.o;
+      const item = { ...(r.user_id !== null ? { user_id: r.user_id } : {}), ...(r.module_id !== null ? { module_id: r.module_id } : {}) };
+      try {
+        await this.sql.begin(async (tx) => {
+          const now = clock.now();
+          await driver.checkShard(tx, st.shard, shards.nodeId, st.epoch, now);
+          if (!(await claimRebuild(tx as PgTx, r.id))) return;
+          const n = await st.engine.rebuildPg(tx as PgTx, [r.course_id], item, now);
+          await finishRebuild(tx as PgTx, driver, r.id, n, now);
+        });
+      } catch (err) {
+        this.drop(st.shard);
+        if (err instanceof FencedError) this.fenced++;
+        this.o.log.warn({ err, shard, rebuild: r.id }, "rebuild request not done; retried at the next poll");
+        return;
+      }
     }
   }
 
@@ -259,13 +297,14 @@ export class PgPipeline {
     }
   }
 
-  /** Signals every owned shard with pending events (lost notifications, work left by a dead owner). */
+  /** Signals every owned shard with pending events or rebuild requests (lost notifications, work left by a dead owner). */
   async poll(): Promise<void> {
     if (this.stopped) return;
     try {
       const rows = await this.sql<{ courseid: number; n: number }[]>`SELECT courseid, count(*)::int AS n FROM log_events WHERE processed = 0 GROUP BY courseid`;
       this.pending = rows.reduce((a, r) => a + r.n, 0);
-      for (const s of new Set(rows.map((r) => this.shardOf(r.courseid)))) this.signal(s);
+      const rebuilds = await pendingRebuilds(this.sql);
+      for (const s of new Set([...rows.map((r) => this.shardOf(r.courseid)), ...rebuilds.map((r) => this.shardOf(r.course_id))])) this.signal(s);
     } catch (err) {
       this.o.log.debug({ err }, "recommender poll failed");
     }

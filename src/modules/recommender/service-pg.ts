@@ -1,5 +1,6 @@
 import type { AppContext } from "../../context";
 import { HttpError } from "../../http/errors";
+import type { ShardLease } from "../../store/driver/types";
 import type { PgSql } from "../../store/postgres/client";
 import { ACTIONS } from "./actions";
 import type { PgPipeline } from "./pipeline-pg";
@@ -16,6 +17,8 @@ export class PgRecommenderService {
     private ctx: AppContext,
     private sql: PgSql,
     private pipeline: PgPipeline,
+    /** The cluster's shard leases (a read of another node's course names its owner). */
+    private leases: () => Promise<ShardLease[]>,
   ) {}
 
   async getOne(userId: number, moduleId: number, courseId: number | null, k: number | null): Promise<string> {
@@ -43,7 +46,7 @@ export class PgRecommenderService {
     return out;
   }
 
-  /** The live Q-tables this node holds (its shards' courses); a course of another node's shard → 404 naming that. */
+  /** The live Q-tables this node holds (its shards' courses); a course of another node's shard → 404 naming its owner. */
   async qtable(courseId: number | null): Promise<Record<string, unknown>> {
     const rc = this.ctx.config().recommender;
     const [snap] = await this.sql<{ last_seq: number; created_at: number }[]>`SELECT last_seq, created_at FROM qtable_snapshots ORDER BY id DESC LIMIT 1`;
@@ -61,9 +64,19 @@ export class PgRecommenderService {
       return { ...base, last_seq: Math.max(0, ...engines.map((e) => e.q.lastSeq)), owned_shards: this.ctx.cluster.shards.ownedShards(), courses: courses.sort((a, b) => a.course_id - b.course_id) };
     }
     const engine = await this.pipeline.engineOf(courseId);
-    if (!engine) throw new HttpError(404, "not_found", `course ${courseId} is in shard ${this.pipeline.shardOf(courseId)}, which another node owns: ask that node (GET /health lists the owners)`);
+    if (!engine) throw await this.notHere(courseId);
     const t = engine.q.courseTable(courseId);
     if (!t) throw new HttpError(404, "not_found", `no Q-table for course ${courseId} yet (no learning events processed)`);
     return { ...base, last_seq: engine.q.lastSeq, course_id: courseId, shard: engine.shard, updates: t.updates, states: t.q };
+  }
+
+  /** 404 for a course of a shard this node does not own, naming the node whose lease holds it (where to ask). */
+  private async notHere(courseId: number): Promise<HttpError> {
+    const shard = this.pipeline.shardOf(courseId);
+    const now = this.ctx.clock.now();
+    const lease = (await this.leases()).find((l) => l.shard === shard && l.expires_at >= now && l.node_id !== this.ctx.cluster.nodeId);
+    const owner = lease?.node_id ?? null;
+    const where = owner ? `owned by node "${owner}": ask that node` : "which no live node holds right now (a takeover is under way): ask again shortly";
+    return new HttpError(404, "not_found", `course ${courseId} is in shard ${shard}, ${where} (GET /health lists the owners)`, { course_id: courseId, shard, owner_node_id: owner });
   }
 }

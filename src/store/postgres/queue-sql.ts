@@ -108,8 +108,13 @@ export async function deleteFinished(tx: PgTx, olderThan: number, limit: number)
 }
 
 export async function depth(tx: PgExec, only?: string): Promise<QueueDepth> {
-  const rows = await tx<{ kind: string; status: string; n: number }[]>`SELECT kind, status, count(*)::int8 AS n FROM jobs
-    WHERE status IN ('queued', 'retry', 'running', 'dead') ${only === undefined ? tx`` : tx`AND kind = ${only}`} GROUP BY kind, status`;
+  // One branch per partial index (jobs_due, jobs_running, jobs_dead), as on SQLite: a single
+  // status IN (…) scans the whole table, finished jobs included (500k done rows: 2-4 ms vs 100-240 ms).
+  const kind = only === undefined ? tx`` : tx`AND kind = ${only}`;
+  const rows = await tx<{ kind: string; status: string; n: number }[]>`
+    SELECT kind, status, count(*)::int8 AS n FROM jobs WHERE status IN ('queued', 'retry') ${kind} GROUP BY kind, status
+    UNION ALL SELECT kind, 'running', count(*)::int8 FROM jobs WHERE status = 'running' ${kind} GROUP BY kind
+    UNION ALL SELECT kind, 'dead', count(*)::int8 FROM jobs WHERE status = 'dead' ${kind} GROUP BY kind`;
   const out: QueueDepth = {};
   for (const r of rows) (out[r.kind] ??= { queued: 0, running: 0, retry: 0, dead: 0 })[r.status] = r.n;
   return out;
