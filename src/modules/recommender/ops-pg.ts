@@ -67,33 +67,38 @@ export class PgOps implements RecSink {
     this.recs.set(`${userId}:${moduleId}:${courseId}`, { user_id: userId, course_id: courseId, module_id: moduleId, body, full, k, generated_at: now });
   }
 
-  /** Runs everything collected, in order, inside `tx`. */
+  /**
+   * Runs everything collected, in order, inside `tx`: every statement is sent at once (porsager
+   * pipelines a transaction's unawaited queries on its one connection, which runs them in the
+   * order sent), then awaited together — one round trip instead of one per statement.
+   */
   async run(tx: PgTx): Promise<void> {
-    await each(this.sections, (rows) => tx`INSERT INTO course_sections ${tx(rows, "course_id", "section_id", "position", "name")} ON CONFLICT DO NOTHING`);
-    for (const [c, u] of this.reEnrolled) await tx`DELETE FROM course_unenrolled WHERE course_id = ${c} AND user_id = ${u}`;
-    await each(this.staff, (rows) => tx`INSERT INTO course_staff ${tx(rows, "course_id", "user_id")} ON CONFLICT DO NOTHING`);
-    await each(this.learners, (rows) => tx`INSERT INTO learners ${tx(rows, "user_id", "course_id", "current_module", "data", "updated_at")}
+    const sent: Array<Promise<unknown>> = [];
+    const each = (rows: Row[], insert: (rows: Row[]) => Promise<unknown>) => {
+      for (let i = 0; i < rows.length; i += CHUNK) sent.push(insert(rows.slice(i, i + CHUNK)));
+    };
+    each(this.sections, (rows) => tx`INSERT INTO course_sections ${tx(rows, "course_id", "section_id", "position", "name")} ON CONFLICT DO NOTHING`);
+    for (const [c, u] of this.reEnrolled) sent.push(tx`DELETE FROM course_unenrolled WHERE course_id = ${c} AND user_id = ${u}`);
+    each(this.staff, (rows) => tx`INSERT INTO course_staff ${tx(rows, "course_id", "user_id")} ON CONFLICT DO NOTHING`);
+    each(this.learners, (rows) => tx`INSERT INTO learners ${tx(rows, "user_id", "course_id", "current_module", "data", "updated_at")}
       ON CONFLICT (user_id, course_id) DO UPDATE SET current_module = excluded.current_module, data = excluded.data, updated_at = excluded.updated_at`);
-    await each(this.states, (rows) => tx`INSERT INTO user_states ${tx(rows, "user_id", "course_id", "module_id", "level", "module_idx", "progress", "score", "phase", "engagement", "data", "updated_at")}
+    each(this.states, (rows) => tx`INSERT INTO user_states ${tx(rows, "user_id", "course_id", "module_id", "level", "module_idx", "progress", "score", "phase", "engagement", "data", "updated_at")}
       ON CONFLICT (user_id, course_id, module_id) DO UPDATE SET level = excluded.level, module_idx = excluded.module_idx, progress = excluded.progress, score = excluded.score,
         phase = excluded.phase, engagement = excluded.engagement, data = excluded.data, updated_at = excluded.updated_at`);
-    await each(this.activities, (rows) => tx`INSERT INTO course_activities ${tx(rows, "cmid", "course_id", "section_id", "modname", "name", "position", "in_structure", "uses")}
+    each(this.activities, (rows) => tx`INSERT INTO course_activities ${tx(rows, "cmid", "course_id", "section_id", "modname", "name", "position", "in_structure", "uses")}
       ON CONFLICT (cmid) DO UPDATE SET section_id = excluded.section_id, modname = excluded.modname, name = excluded.name, uses = excluded.uses`);
-    await each(this.items, (rows) => tx`INSERT INTO grade_items ${tx(rows, "item_id", "course_id", "cmid", "itemtype", "grademax")}
+    each(this.items, (rows) => tx`INSERT INTO grade_items ${tx(rows, "item_id", "course_id", "cmid", "itemtype", "grademax")}
       ON CONFLICT (item_id) DO UPDATE SET course_id = excluded.course_id, cmid = excluded.cmid, itemtype = excluded.itemtype, grademax = excluded.grademax`);
-    await each(this.moves, (rows) => tx`INSERT INTO activity_moves ${tx(rows, "course_id", "from_cmid", "to_cmid", "n", "rn", "rt", "ret", "gsum", "gn")}
+    each(this.moves, (rows) => tx`INSERT INTO activity_moves ${tx(rows, "course_id", "from_cmid", "to_cmid", "n", "rn", "rt", "ret", "gsum", "gn")}
       ON CONFLICT (course_id, from_cmid, to_cmid) DO UPDATE SET n = excluded.n, rn = excluded.rn, rt = excluded.rt, ret = excluded.ret, gsum = excluded.gsum, gn = excluded.gn`);
-    await each(this.rankers, (rows) => tx`INSERT INTO course_rankers ${tx(rows, "course_id", "weights", "judged", "moves")}
+    each(this.rankers, (rows) => tx`INSERT INTO course_rankers ${tx(rows, "course_id", "weights", "judged", "moves")}
       ON CONFLICT (course_id) DO UPDATE SET weights = excluded.weights, judged = excluded.judged, moves = excluded.moves`);
-    await each(this.history, (rows) => tx`INSERT INTO state_history ${tx(rows, "seq", "event_id", "user_id", "course_id", "module_id", "state", "action", "reward", "next_state", "event_time")}`);
-    if (this.after.length) await Promise.all(this.after.flatMap((op) => op(tx)));
-    await each([...this.recs.values()], (rows) => tx`INSERT INTO recommendations ${tx(rows, "user_id", "course_id", "module_id", "body", "full", "k", "generated_at")}
+    each(this.history, (rows) => tx`INSERT INTO state_history ${tx(rows, "seq", "event_id", "user_id", "course_id", "module_id", "state", "action", "reward", "next_state", "event_time")}`);
+    for (const op of this.after) sent.push(...op(tx));
+    each([...this.recs.values()], (rows) => tx`INSERT INTO recommendations ${tx(rows, "user_id", "course_id", "module_id", "body", "full", "k", "generated_at")}
       ON CONFLICT (user_id, module_id, course_id) DO UPDATE SET body = excluded.body, "full" = excluded."full", k = excluded.k, generated_at = excluded.generated_at`);
+    await Promise.all(sent);
   }
-}
-
-async function each(rows: Row[], insert: (rows: Row[]) => Promise<unknown>): Promise<void> {
-  for (let i = 0; i < rows.length; i += CHUNK) await insert(rows.slice(i, i + CHUNK));
 }
 
 /** `n` state_history seqs from its identity, ascending (taken inside the owner's transaction). */
