@@ -1,11 +1,11 @@
 import type { PgExec, PgTx } from "../../store/postgres/client";
 import type { CourseContents } from "../moodle/model";
-import { orderSections, type StructureSummary } from "./structure";
+import { NOT_LEARNABLE } from "./course";
+import { orderSections, structureAnswer, type StructureRows, type StructureSummary } from "./structure";
 
 // structure.ts on PostgreSQL: the same rows, and a course_versions bump so the course's shard
 // owner (any node) reloads the course before its next batch.
 
-const NOT_LEARNABLE = new Set(["subsection", "qbank", "label"]);
 
 /** The course's model changed outside the pipeline (structure, staff): its owner reloads it. */
 export async function bumpCourseVersion(tx: PgTx, courseId: number): Promise<void> {
@@ -49,41 +49,9 @@ export async function applyStructurePg(tx: PgTx, courseId: number, contents: Cou
 /** readStructure() of structure.ts on PostgreSQL (any node: it reads only the database). */
 export async function readStructurePg(sql: PgExec, courseId: number): Promise<Record<string, unknown>> {
   const [[row], acts, sections] = await Promise.all([
-    sql<{ contents: string; updated_at: number }[]>`SELECT contents, updated_at FROM course_structures WHERE course_id = ${courseId}`,
-    sql<{ cmid: number; section_id: number | null; modname: string | null; name: string | null; in_structure: number }[]>`
-      SELECT cmid, section_id, modname, name, in_structure FROM course_activities WHERE course_id = ${courseId} ORDER BY position, cmid`,
-    sql<{ section_id: number; name: string | null }[]>`SELECT section_id, name FROM course_sections WHERE course_id = ${courseId} ORDER BY position`,
+    sql<NonNullable<StructureRows["row"]>[]>`SELECT contents, updated_at FROM course_structures WHERE course_id = ${courseId}`,
+    sql<StructureRows["acts"]>`SELECT cmid, section_id, modname, name, in_structure FROM course_activities WHERE course_id = ${courseId} ORDER BY position, cmid`,
+    sql<StructureRows["sections"]>`SELECT section_id, name FROM course_sections WHERE course_id = ${courseId} ORDER BY position`,
   ]);
-  if (!row) {
-    if (sections.length) {
-      return {
-        course_id: courseId,
-        module_scope: "section",
-        source: "events (sectionid enrichment of the Moodle plugin); no structure posted",
-        modules: sections.map((s, i) => ({ module_id: s.section_id, position: i, name: s.name, activities: acts.filter((a) => a.section_id === s.section_id).map((a) => ({ activity_id: a.cmid, modname: a.modname, name: a.name })) })),
-        updated_at: null,
-      };
-    }
-    return {
-      course_id: courseId,
-      module_scope: "course",
-      source: "implicit: no structure known, all activities of the course form one module whose id is the course id",
-      modules: [{ module_id: courseId, position: 0, name: null, activities: acts.filter((a) => a.modname && !NOT_LEARNABLE.has(a.modname)).map((a) => ({ activity_id: a.cmid, modname: a.modname, name: a.name })) }],
-      updated_at: null,
-    };
-  }
-  return {
-    course_id: courseId,
-    module_scope: "section",
-    source: "posted course structure (core_course_get_contents)",
-    modules: sections.map((s, i) => ({
-      module_id: s.section_id,
-      position: i,
-      name: s.name,
-      activities: acts.filter((a) => a.section_id === s.section_id && a.in_structure && a.modname && !NOT_LEARNABLE.has(a.modname)).map((a) => ({ activity_id: a.cmid, modname: a.modname, name: a.name })),
-    })),
-    not_in_structure: acts.filter((a) => !a.in_structure).map((a) => ({ activity_id: a.cmid, modname: a.modname, note: "seen in events, not in the current structure: kept for history, never recommended" })),
-    contents: JSON.parse(row.contents),
-    updated_at: new Date(row.updated_at).toISOString(),
-  };
+  return structureAnswer(courseId, { row, acts: [...acts], sections: [...sections] });
 }

@@ -1,6 +1,7 @@
 import { prepared } from "../../store/prepared";
 import type { Db } from "../../store/sqlite";
 import type { CourseContents } from "../moodle/model";
+import { NOT_LEARNABLE } from "./course";
 
 export interface StructureSummary {
   course_id: number;
@@ -8,7 +9,6 @@ export interface StructureSummary {
   modules: Array<{ module_id: number; position: number; name: string | null; delegated: boolean; activities: Array<{ activity_id: number; modname: string; name: string | null }> }>;
 }
 
-const NOT_LEARNABLE = new Set(["subsection", "qbank", "label"]);
 
 /**
  * Sections in display order: each top-level section, with the delegated sections of its
@@ -83,15 +83,25 @@ export function applyStructure(db: Db, courseId: number, contents: CourseContent
   return summary;
 }
 
+/** The rows a structure answer is made of (read by readStructure here and readStructurePg). */
+export interface StructureRows {
+  row: { contents: string; updated_at: number } | undefined;
+  acts: Array<{ cmid: number; section_id: number | null; modname: string | null; name: string | null; in_structure: number }>;
+  sections: Array<{ section_id: number; name: string | null }>;
+}
+
 /** The structure as ferry uses it (GET), or the implicit-module description when none was posted. */
 export function readStructure(db: Db, courseId: number): Record<string, unknown> {
-  const row = prepared<[number], { contents: string; updated_at: number }>(db, "SELECT contents, updated_at FROM course_structures WHERE course_id = ?").get(courseId);
-  const acts = prepared<[number], { cmid: number; section_id: number | null; modname: string | null; name: string | null; in_structure: number }>(
-    db,
-    "SELECT cmid, section_id, modname, name, in_structure FROM course_activities WHERE course_id = ? ORDER BY position, cmid",
-  ).all(courseId);
+  return structureAnswer(courseId, {
+    row: prepared<[number], { contents: string; updated_at: number }>(db, "SELECT contents, updated_at FROM course_structures WHERE course_id = ?").get(courseId),
+    acts: prepared<[number], StructureRows["acts"][number]>(db, "SELECT cmid, section_id, modname, name, in_structure FROM course_activities WHERE course_id = ? ORDER BY position, cmid").all(courseId),
+    sections: prepared<[number], StructureRows["sections"][number]>(db, "SELECT section_id, name FROM course_sections WHERE course_id = ? ORDER BY position").all(courseId),
+  });
+}
+
+/** The GET answer from its rows, on either driver. */
+export function structureAnswer(courseId: number, { row, acts, sections }: StructureRows): Record<string, unknown> {
   if (!row) {
-    const sections = prepared<[number], { section_id: number; name: string | null }>(db, "SELECT section_id, name FROM course_sections WHERE course_id = ? ORDER BY position").all(courseId);
     if (sections.length) {
       return {
         course_id: courseId,
@@ -109,7 +119,6 @@ export function readStructure(db: Db, courseId: number): Record<string, unknown>
       updated_at: null,
     };
   }
-  const sections = prepared<[number], { section_id: number; name: string | null }>(db, "SELECT section_id, name FROM course_sections WHERE course_id = ? ORDER BY position").all(courseId);
   return {
     course_id: courseId,
     module_scope: "section",
