@@ -11,9 +11,10 @@ import { Metrics } from "./http/metrics";
 import { createLogger } from "./log/logger";
 import { HealthService } from "./modules/health/service";
 import { allMigrations, allPgMigrations, createFeatures } from "./modules";
-import { deleteFinishedJobs, Queue, systemClock, type Clock } from "./queue";
+import { Queue, systemClock, type Clock } from "./queue";
 import { Scheduler } from "./scheduler";
 import type { Store } from "./store/db";
+import { inBatches } from "./store/in-batches";
 import { openStorage, StorageOpenError } from "./store/open-storage";
 import { NoPgImplementation, type Storage } from "./store/storage";
 import { clusterMetrics, Membership } from "./cluster/membership";
@@ -256,12 +257,7 @@ function registerCoreMaintenance(ctx: AppContext): void {
     leaderOnly: true,
     run: async () => {
       const before = ctx.clock.now() - ctx.config().queue.retention;
-      const storage = ctx.storage;
-      // Small batches, each its own commit, so request writes never wait long.
-      for (let i = 0; i < 1000; i++) {
-        const n = storage.kind === "sqlite" ? await storage.store.write((db) => deleteFinishedJobs(db, before, 500)) : await storage.driver.deleteFinished(before, 500);
-        if (n < 500) break;
-      }
+      await inBatches((limit) => ctx.storage.driver.deleteFinished(before, limit));
     },
   });
   const storage = ctx.storage;

@@ -1,3 +1,4 @@
+import { inBatches } from "../../store/in-batches";
 import type { AppContext } from "../../context";
 import { HttpError } from "../../http/errors";
 import { iso } from "../../http/iso";
@@ -79,18 +80,8 @@ export class PgWebhooksService extends WebhooksServiceBase {
   /** Retention (on the leader only: see module.ts), in batches of 500 like on SQLite. */
   async prune(): Promise<{ deliveries: number; events: number }> {
     const before = this.ctx.clock.now() - this.ctx.config().webhooks.retention;
-    let deliveries = 0;
-    let events = 0;
-    for (let i = 0; i < 1000; i++) {
-      const n = await this.storage.driver.write((tx) => pg.pruneDelivered(tx, before, 500));
-      deliveries += n;
-      if (n < 500) break;
-    }
-    for (let i = 0; i < 1000; i++) {
-      const n = await this.storage.driver.write((tx) => pg.pruneEvents(tx, before, 500));
-      events += n;
-      if (n < 500) break;
-    }
+    const deliveries = await inBatches((limit) => this.storage.driver.write((tx) => pg.pruneDelivered(tx, before, limit)));
+    const events = await inBatches((limit) => this.storage.driver.write((tx) => pg.pruneEvents(tx, before, limit)));
     return { deliveries, events };
   }
 

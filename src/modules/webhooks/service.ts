@@ -1,3 +1,4 @@
+import { inBatches } from "../../store/in-batches";
 import type { AppContext } from "../../context";
 import type { EventEnvelope } from "../../events/bus";
 import { HttpError } from "../../http/errors";
@@ -66,18 +67,8 @@ export class WebhooksService extends WebhooksServiceBase {
   /** Retention: delivered deliveries (with attempts) and events past the period, in small batches. */
   async prune(): Promise<{ deliveries: number; events: number }> {
     const before = this.ctx.clock.now() - this.ctx.config().webhooks.retention;
-    let deliveries = 0;
-    let events = 0;
-    for (let i = 0; i < 1000; i++) {
-      const n = await this.ctx.store.write((db) => sql.pruneDelivered(db, before, 500));
-      deliveries += n;
-      if (n < 500) break;
-    }
-    for (let i = 0; i < 1000; i++) {
-      const n = await this.ctx.store.write((db) => sql.pruneEvents(db, before, 500));
-      events += n;
-      if (n < 500) break;
-    }
+    const deliveries = await inBatches((limit) => this.ctx.store.write((db) => sql.pruneDelivered(db, before, limit)));
+    const events = await inBatches((limit) => this.ctx.store.write((db) => sql.pruneEvents(db, before, limit)));
     return { deliveries, events };
   }
 
