@@ -86,7 +86,7 @@ export function formatHealth(h: Health, url: string): string[] {
   const rows: Array<[string, string, string]> = [];
   const d = h.database;
   // PostgreSQL: commits are the whole cluster's, so no "last commit" of this node is shown.
-  const commit = d.driver === "postgres" && !d.last_commit_at ? "" : `, last commit ${d.last_commit_at ?? "none yet"}`;
+  const commit = `, last commit ${d.last_commit_at ?? "none yet"}`;
   rows.push(["database", d.ok ? "ok" : "unavailable", d.ok ? `${d.driver ? `${d.driver}, ` : ""}schema ${d.schema_version}${commit}` : (d.error ?? "")]);
   rows.push(["queue", ...queueLine(h.queue)]);
   const failed = h.scheduler.filter((j) => !j.ok);

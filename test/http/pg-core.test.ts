@@ -66,6 +66,8 @@ describe("core services on PostgreSQL, two nodes", () => {
       const [ha, hb] = await Promise.all(nodes.map(health));
       for (const [h, id] of [[ha, "node-a"], [hb, "node-b"]] as const) {
         expect(h.database).toMatchObject({ ok: true, driver: "postgres", schema_version: 30 });
+        // This node's last commit (its heartbeats commit every 250 ms here).
+        expect(Date.now() - Date.parse(h.database.last_commit_at)).toBeLessThan(10_000);
         expect(h.cluster).toMatchObject({ driver: "postgres", node_id: id, peers: ["node-a", "node-b"] });
         expect(["node-a", "node-b"]).toContain(h.cluster.leader);
       }

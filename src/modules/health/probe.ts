@@ -39,7 +39,7 @@ export function databaseProbe(storage: Storage): Probe {
   }
   const driver = storage.driver;
   return async () => {
-    const snap: DatabaseSnapshot = { ...(await driver.check()), lastCommitAt: null, depth: {}, done: 0 };
+    const snap: DatabaseSnapshot = { ...(await driver.check()), lastCommitAt: driver.lastCommitAt || null, depth: {}, done: 0 };
     if (!snap.ok) return snap;
     try {
       [snap.depth, snap.done, snap.schema_version] = await Promise.all([driver.depth(), driver.doneCount(), driver.schemaVersion()]);

@@ -49,6 +49,11 @@ export class PostgresDriver implements StoreDriver<PgTx> {
     return this.group.commits;
   }
 
+  /** When this node's group commit last committed (unix ms; 0: not yet). */
+  get lastCommitAt(): number {
+    return this.group.lastCommitAt;
+  }
+
   /** One write in the group commit (feature code on PostgreSQL goes through here). */
   write<T>(fn: PgWrite<T>): Promise<T> {
     return this.group.write(fn);
