@@ -44,14 +44,36 @@ export interface Course {
 /** Modules that are not learning activities (never part of a lesson's activity count). */
 export const NOT_LEARNABLE = new Set(["subsection", "qbank", "label"]);
 
+/** The rows a course model is built from (read by loadCourse here and loadCoursePg). */
+export interface CourseRows {
+  sections: Array<{ section_id: number; name: string | null }>;
+  activities: Array<{ cmid: number; section_id: number | null; modname: string | null; name: string | null; position: number; in_structure: number; uses: number }>;
+  staff: number[];
+  unenrolled: number[];
+  moves: Array<{ from_cmid: number; to_cmid: number; n: number; rn: number; rt: number; ret: number; gsum: number; gn: number }>;
+  ranker: { weights: string; judged: number; moves: number } | undefined;
+}
+
 export function loadCourse(db: Db, id: number): Course {
+  return courseFrom(id, {
+    sections: prepared<[number], CourseRows["sections"][number]>(db, "SELECT section_id, name FROM course_sections WHERE course_id = ? ORDER BY position").all(id),
+    activities: prepared<[number], CourseRows["activities"][number]>(db, "SELECT cmid, section_id, modname, name, position, in_structure, uses FROM course_activities WHERE course_id = ?").all(id),
+    staff: prepared<[number], number>(db, "SELECT user_id FROM course_staff WHERE course_id = ?").pluck().all(id),
+    unenrolled: prepared<[number], number>(db, "SELECT user_id FROM course_unenrolled WHERE course_id = ?").pluck().all(id),
+    moves: prepared<[number], CourseRows["moves"][number]>(db, "SELECT from_cmid, to_cmid, n, rn, rt, ret, gsum, gn FROM activity_moves WHERE course_id = ?").all(id),
+    ranker: prepared<[number], NonNullable<CourseRows["ranker"]>>(db, "SELECT weights, judged, moves FROM course_rankers WHERE course_id = ?").get(id),
+  });
+}
+
+/** The course model from its rows, on either driver. */
+export function courseFrom(id: number, rows: CourseRows): Course {
   const c: Course = {
     id,
     sections: [],
     sectionNames: new Map(),
     activities: new Map(),
-    staff: new Set(),
-    unenrolled: new Set(),
+    staff: new Set(rows.staff),
+    unenrolled: new Set(rows.unenrolled),
     byModule: new Map(),
     recommendable: null,
     moves: new Map(),
@@ -60,25 +82,15 @@ export function loadCourse(db: Db, id: number): Course {
     movesSeen: 0,
     version: 0,
   };
-  for (const s of prepared<[number], { section_id: number; name: string | null }>(db, "SELECT section_id, name FROM course_sections WHERE course_id = ? ORDER BY position").all(id)) {
+  for (const s of rows.sections) {
     c.sections.push(s.section_id);
     c.sectionNames.set(s.section_id, s.name);
   }
-  for (const a of prepared<[number], { cmid: number; section_id: number | null; modname: string | null; name: string | null; position: number; in_structure: number; uses: number }>(
-    db,
-    "SELECT cmid, section_id, modname, name, position, in_structure, uses FROM course_activities WHERE course_id = ?",
-  ).all(id)) {
+  for (const a of rows.activities) {
     c.activities.set(a.cmid, { cmid: a.cmid, courseId: id, sectionId: a.section_id, modname: a.modname, name: a.name, position: a.position, inStructure: a.in_structure === 1, uses: a.uses });
   }
-  for (const u of prepared<[number], number>(db, "SELECT user_id FROM course_staff WHERE course_id = ?").pluck().all(id)) c.staff.add(u);
-  for (const u of prepared<[number], number>(db, "SELECT user_id FROM course_unenrolled WHERE course_id = ?").pluck().all(id)) c.unenrolled.add(u);
-  for (const m of prepared<[number], { from_cmid: number; to_cmid: number; n: number; rn: number; rt: number; ret: number; gsum: number; gn: number }>(
-    db,
-    "SELECT from_cmid, to_cmid, n, rn, rt, ret, gsum, gn FROM activity_moves WHERE course_id = ?",
-  ).all(id)) {
-    Object.assign(moveStat(c, m.from_cmid, m.to_cmid), { n: m.n, rn: m.rn, rt: m.rt, ret: m.ret, gsum: m.gsum, gn: m.gn });
-  }
-  const r = prepared<[number], { weights: string; judged: number; moves: number }>(db, "SELECT weights, judged, moves FROM course_rankers WHERE course_id = ?").get(id);
+  for (const m of rows.moves) Object.assign(moveStat(c, m.from_cmid, m.to_cmid), { n: m.n, rn: m.rn, rt: m.rt, ret: m.ret, gsum: m.gsum, gn: m.gn });
+  const r = rows.ranker;
   if (r) {
     const w = JSON.parse(r.weights) as number[];
     if (w.length === N_EXPERTS) c.weights = w;
